@@ -76,10 +76,19 @@ def register_codec(name: str) -> Callable[[C], C]:
     return deco
 
 
+_VIDEO_IMPORT_ERROR: list[str] = []
+
+
 def _ensure_loaded() -> None:
-    # Importing the implementation modules registers their codecs.
+    # Importing the implementation modules registers their codecs. Video needs PyAV; without it the
+    # image codecs still work and asking for a video codec names the missing package.
     from neuralwrap.codecs import image as _image  # noqa: F401
-    from neuralwrap.codecs import video as _video  # noqa: F401
+
+    try:
+        from neuralwrap.codecs import video as _video  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - PyAV is a declared dependency
+        if not _VIDEO_IMPORT_ERROR:
+            _VIDEO_IMPORT_ERROR.append(str(exc))
 
 
 def list_codecs(kind: str | None = None) -> list[str]:
@@ -92,6 +101,8 @@ def get_codec(name: str) -> ImageCodec | VideoCodec:
     """A new instance of the codec registered as ``name``; unknown names raise with the list of known ones."""
     _ensure_loaded()
     if name not in _REGISTRY:
+        if _VIDEO_IMPORT_ERROR and name in ("h264", "hevc", "av1"):
+            raise UnsupportedOptionError(f"video codec {name!r} needs PyAV: {_VIDEO_IMPORT_ERROR[0]}")
         raise UnsupportedOptionError(f"unknown codec {name!r}; known codecs: {', '.join(list_codecs())}")
     return _REGISTRY[name]()
 

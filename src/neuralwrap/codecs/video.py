@@ -1,0 +1,344 @@
+"""Video codecs through PyAV (FFmpeg): ``h264`` (libx264), ``hevc`` (libx265), ``av1`` (libsvtav1).
+
+``encode(frames, **settings) -> bytes`` writes a standard MP4 file in memory; ``decode(bytes)`` returns
+the frames. Frames are ``HxWxC`` numpy arrays of one size: ``C=3`` RGB uint8 for the 8-bit colour
+formats, ``C=1`` uint8 for ``gray``, ``C=3`` RGB uint16 (full 16-bit range) for ``yuv420p10le``.
+Colour conversion RGB <-> YUV is FFmpeg's swscale default (BT.601, limited range) both ways.
+
+Support matrix (checked on the PyAV 18.1 wheel: x264, x265 4.3, SVT-AV1 4.1, decoders h264/hevc/dav1d)::
+
+    codec  encoder    yuv420p  yuv444p  gray (4:0:0)  yuv420p10le
+    h264   libx264    yes      yes      refused*      yes
+    hevc   libx265    yes      yes      yes           yes
+    av1    libsvtav1  yes      refused  refused       yes
+
+    * libx264 accepts gray but writes a 4:2:0 stream (decodes as yuv420p): not a true 4:0:0, so refused.
+
+Odd sizes: 4:2:0 needs even width and height, so odd frames are padded by edge replication to even
+size; the true size is stored in the MP4 metadata key ``org.neuralwrap.size`` (``"WxH"``) and
+:meth:`decode` crops back. A standard player shows the padded (at most one extra row/column) frame.
+Rate: ``bits_per_pixel(data, H, W) / len(frames)`` gives bits per pixel per frame, container included.
+
+Example::
+
+    >>> codec = get_codec("hevc")
+    >>> data = codec.encode(frames, crf=28, pix_fmt="yuv444p")   # frames: list of (H, W, 3) uint8
+    >>> recon = codec.decode(data)                                 # list of (H, W, 3) uint8
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from neuralwrap.codecs.base import VideoCodec, register_codec
+from neuralwrap.codecs.image import MAX_DECODE_PIXELS, _check_int, _parse_settings
+from neuralwrap.errors import CodecError, InputError, UnsupportedOptionError
+from neuralwrap.io.images import check_image
+
+__all__ = [
+    "H264Codec",
+    "HevcCodec",
+    "Av1Codec",
+    "VideoSettings",
+    "PIX_FMTS",
+    "SIZE_KEY",
+    "read_video_metadata",
+]
+
+logger = logging.getLogger(__name__)
+
+#: every pixel format name the video codecs know (each codec supports a subset, see the module doc)
+PIX_FMTS: tuple[str, ...] = ("yuv420p", "yuv444p", "gray", "yuv420p10le")
+#: MP4 metadata key holding the true ``"WxH"`` frame size when frames were padded to even size
+SIZE_KEY: str = "org.neuralwrap.size"
+#: decoders refuse streams with more frames than this (corrupt headers)
+MAX_DECODE_FRAMES: int = 100_000
+
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+
+
+@dataclass
+class VideoSettings:
+    """Settings shared by the video codecs (ranges and defaults depend on the codec, see its class)."""
+
+    crf: int | None = None
+    """Constant rate factor (quality-based VBR); lower = better. Default: the codec's ``default_crf``."""
+    qp: int | None = None
+    """Constant quantiser instead of ``crf`` (give one of the two, not both)."""
+    pix_fmt: str | None = None
+    """Coded format, one of :data:`PIX_FMTS` the codec supports. Default from the input: 1-channel uint8 →
+    ``gray``, 3-channel uint8 → ``yuv420p``, 3-channel uint16 → ``yuv420p10le``."""
+    preset: str | int | None = None
+    """Encoder speed preset: x264/x265 names (default ``"medium"``); SVT-AV1 0 (slowest) to 13 (default 8)."""
+    fps: int | Fraction = 25
+    """Frame rate in frames per second (stored in the container; affects rate control only slightly)."""
+    gop: int | None = None
+    """Maximum keyframe interval in frames (None: the encoder's default)."""
+    metadata: Mapping[str, str] | None = None
+    """Extra MP4 metadata tags (e.g. ``{"comment": "model=..."}``); read back with :func:`read_video_metadata`."""
+
+
+def read_video_metadata(data: bytes) -> dict[str, str]:
+    """Container metadata tags of an encoded video (including :data:`SIZE_KEY` when present)."""
+    try:
+        with av.open(io.BytesIO(bytes(data)), mode="r") as container:
+            return {str(k): str(v) for k, v in container.metadata.items()}
+    except Exception as exc:
+        raise CodecError(f"read_video_metadata: cannot parse container ({type(exc).__name__}: {exc})") from exc
+
+
+class _PyAVCodec(VideoCodec):
+    """Shared PyAV encode/decode; subclasses set the encoder name, supported formats and ranges."""
+
+    suffix = ".mp4"
+    encoder: str = ""
+    pix_fmts: tuple[str, ...] = ()
+    refused: Mapping[str, str] = {}
+    default_crf: int = 23
+    crf_range: tuple[int, int] = (0, 51)
+    qp_range: tuple[int, int] = (0, 51)
+    default_preset: str | int = "medium"
+
+    # -- settings ---------------------------------------------------------------------------
+    def _check_pix_fmt(self, pix_fmt: str) -> None:
+        if pix_fmt in self.refused:
+            raise UnsupportedOptionError(f"{self.name}: option pix_fmt={pix_fmt!r} is not supported: {self.refused[pix_fmt]}")
+        if pix_fmt not in self.pix_fmts:
+            raise UnsupportedOptionError(
+                f"{self.name}: option pix_fmt={pix_fmt!r} is not supported; use one of {self.pix_fmts}"
+            )
+
+    def _check_preset(self, preset: Any) -> str:
+        if preset not in _X26X_PRESETS:
+            raise UnsupportedOptionError(f"{self.name}: option preset={preset!r} is not one of {_X26X_PRESETS}")
+        return str(preset)
+
+    def _options(self, cfg: VideoSettings) -> dict[str, str]:
+        """Encoder AVOptions for ``cfg`` (FFmpeg silently ignores unknown keys, so everything is checked here)."""
+        if cfg.crf is not None and cfg.qp is not None:
+            raise UnsupportedOptionError(f"{self.name}: give option crf or option qp, not both")
+        opts: dict[str, str] = {"preset": self._check_preset(self.default_preset if cfg.preset is None else cfg.preset)}
+        if cfg.qp is not None:
+            _check_int(self.name, "qp", cfg.qp, *self.qp_range)
+            opts["qp"] = str(int(cfg.qp))
+        else:
+            crf = self.default_crf if cfg.crf is None else cfg.crf
+            _check_int(self.name, "crf", crf, *self.crf_range)
+            opts["crf"] = str(int(crf))
+        return opts
+
+    # -- encode -----------------------------------------------------------------------------
+    def _frames(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if isinstance(frames, np.ndarray) or not isinstance(frames, Sequence) or len(frames) == 0:
+            raise InputError(f"{self.name}: frames must be a non-empty list of HxWxC arrays")
+        out = [check_image(f, name=f"frame {i}") for i, f in enumerate(frames)]
+        first = out[0]
+        for i, f in enumerate(out):
+            if f.shape != first.shape or f.dtype != first.dtype:
+                raise InputError(f"{self.name}: frame {i} is {f.shape} {f.dtype}, frame 0 is {first.shape} {first.dtype}")
+        if first.dtype == np.float32:
+            raise InputError(f"{self.name}: float32 frames are not coded directly; convert with neuralwrap.io.to_uint8")
+        return out
+
+    def _default_pix_fmt(self, channels: int, dtype: np.dtype) -> str:
+        if dtype == np.uint16:
+            return "yuv420p10le"
+        return "gray" if channels == 1 else "yuv420p"
+
+    def _check_input(self, pix_fmt: str, channels: int, dtype: np.dtype) -> None:
+        want = (1, np.uint8) if pix_fmt == "gray" else (3, np.uint16) if pix_fmt.endswith("10le") else (3, np.uint8)
+        if (channels, dtype) != (want[0], np.dtype(want[1])):
+            raise UnsupportedOptionError(
+                f"{self.name}: option pix_fmt={pix_fmt!r} needs {want[0]}-channel {np.dtype(want[1]).name} frames, "
+                f"got {channels}-channel {dtype}"
+            )
+
+    def _prepare_env(self) -> None:
+        """Hook for encoder-specific process settings (e.g. SVT-AV1 log level)."""
+
+    def encode(self, frames: Sequence[np.ndarray], **settings: Any) -> bytes:
+        """Encode a list of ``HxWxC`` frames to MP4 bytes; see :class:`VideoSettings` for ``settings``."""
+        cfg = _parse_settings(self.name, VideoSettings, settings)
+        arrs = self._frames(frames)
+        h, w, c = arrs[0].shape
+        pix_fmt = cfg.pix_fmt or self._default_pix_fmt(c, arrs[0].dtype)
+        self._check_pix_fmt(pix_fmt)
+        self._check_input(pix_fmt, c, arrs[0].dtype)
+        opts = self._options(cfg)
+        fps = self._fps(cfg.fps)
+        if cfg.gop is not None:
+            _check_int(self.name, "gop", cfg.gop, 1, 10_000)
+        pad = (h % 2, w % 2) if pix_fmt.startswith("yuv420") else (0, 0)
+        metadata = self._metadata(cfg.metadata)
+        if any(pad):
+            metadata[SIZE_KEY] = f"{w}x{h}"
+        self._prepare_env()
+        try:
+            return self._mux(arrs, pix_fmt, opts, fps, cfg.gop, pad, metadata)
+        except av.error.FFmpegError as exc:
+            raise CodecError(f"{self.name}: {self.encoder} failed with pix_fmt={pix_fmt!r}, {opts}: {exc}") from exc
+
+    def _fps(self, fps: Any) -> Fraction:
+        if isinstance(fps, bool) or not isinstance(fps, (int, Fraction)) or not 0 < fps <= 1000:
+            raise UnsupportedOptionError(f"{self.name}: option fps={fps!r} must be an int or Fraction in (0, 1000]")
+        return Fraction(fps)
+
+    def _metadata(self, metadata: Mapping[str, str] | None) -> dict[str, str]:
+        if metadata is None:
+            return {}
+        if not isinstance(metadata, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise UnsupportedOptionError(f"{self.name}: option metadata must map str to str")
+        if SIZE_KEY in metadata:
+            raise UnsupportedOptionError(f"{self.name}: option metadata may not set the reserved key {SIZE_KEY!r}")
+        return dict(metadata)
+
+    def _mux(self, arrs: list[np.ndarray], pix_fmt: str, opts: dict[str, str], fps: Fraction,
+             gop: int | None, pad: tuple[int, int], metadata: dict[str, str]) -> bytes:
+        h, w = arrs[0].shape[0] + pad[0], arrs[0].shape[1] + pad[1]
+        src_fmt = "gray" if pix_fmt == "gray" else "rgb48le" if pix_fmt.endswith("10le") else "rgb24"
+        buf = io.BytesIO()
+        # use_metadata_tags keeps arbitrary keys (mdta atoms) such as SIZE_KEY
+        with av.open(buf, mode="w", format="mp4", options={"movflags": "use_metadata_tags"}) as container:
+            container.metadata.update(metadata)
+            stream = container.add_stream(self.encoder, rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+            stream.options = opts
+            if gop is not None:
+                stream.codec_context.gop_size = gop
+            for i, arr in enumerate(arrs):
+                if any(pad):
+                    arr = np.pad(arr, ((0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
+                plane = np.ascontiguousarray(arr[:, :, 0] if src_fmt == "gray" else arr)
+                frame = av.VideoFrame.from_ndarray(plane, format=src_fmt)
+                if src_fmt != pix_fmt:
+                    frame = frame.reformat(format=pix_fmt)
+                frame.pts = i
+                frame.time_base = 1 / fps
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+        return buf.getvalue()
+
+    # -- decode -----------------------------------------------------------------------------
+    def decode(self, data: bytes) -> list[np.ndarray]:
+        """Decode MP4 bytes to frames: ``(H, W, 3)`` uint8, ``(H, W, 1)`` uint8 (gray) or ``(H, W, 3)``
+        uint16 (10-bit, full 16-bit range). Corrupt or truncated data raises :class:`CodecError`."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InputError(f"{self.name}: decode takes bytes, got {type(data).__name__}")
+        if len(data) == 0:
+            raise CodecError(f"{self.name}: cannot decode empty data")
+        try:
+            frames, size = self._demux(bytes(data))
+        except CodecError:
+            raise
+        except Exception as exc:  # PyAV raises av.error.*, ValueError, EOFError, ... on bad data
+            raise CodecError(f"{self.name}: cannot decode data ({type(exc).__name__}: {exc})") from exc
+        if not frames:
+            raise CodecError(f"{self.name}: no decodable frames in data")
+        return frames if size is None else [f[: size[1], : size[0]] for f in frames]
+
+    def _demux(self, data: bytes) -> tuple[list[np.ndarray], tuple[int, int] | None]:
+        frames: list[np.ndarray] = []
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise CodecError(f"{self.name}: no video stream in data")
+            size = self._true_size(container.metadata.get(SIZE_KEY))
+            stream = container.streams.video[0]
+            for frame in container.decode(stream):
+                frames.append(self._to_array(frame, frames[0].shape if frames else None))
+                if len(frames) > MAX_DECODE_FRAMES:
+                    raise CodecError(f"{self.name}: more than {MAX_DECODE_FRAMES} frames")
+        if size is not None and frames and (size[0] > frames[0].shape[1] or size[1] > frames[0].shape[0]):
+            raise CodecError(f"{self.name}: stored size {size} exceeds the coded frame size {frames[0].shape[:2]}")
+        return frames, size
+
+    def _true_size(self, value: str | None) -> tuple[int, int] | None:
+        if value is None:
+            return None
+        m = re.fullmatch(r"(\d{1,6})x(\d{1,6})", value)
+        if not m:
+            raise CodecError(f"{self.name}: malformed {SIZE_KEY} metadata {value!r}")
+        return int(m.group(1)), int(m.group(2))
+
+    def _to_array(self, frame: av.VideoFrame, shape: tuple[int, ...] | None) -> np.ndarray:
+        if frame.width * frame.height > MAX_DECODE_PIXELS or frame.width <= 0 or frame.height <= 0:
+            raise CodecError(f"{self.name}: implausible frame size {frame.width}x{frame.height}")
+        name = frame.format.name
+        if name in ("gray", "gray8"):
+            arr = frame.to_ndarray(format="gray")[:, :, None]
+        elif "p10" in name or "p12" in name:
+            arr = frame.to_ndarray(format="rgb48le")
+        else:
+            arr = frame.to_ndarray(format="rgb24")
+        if shape is not None and arr.shape != shape:
+            raise CodecError(f"{self.name}: frame size/format changed mid-stream ({shape} -> {arr.shape})")
+        return np.ascontiguousarray(arr)
+
+
+@register_codec("h264")
+class H264Codec(_PyAVCodec):
+    """H.264/AVC via libx264 (decoded by FFmpeg's h264). crf 0–51 (default 23), qp 0–51, preset names.
+
+    ``frames → RGB→YUV (swscale) → libx264 → .mp4``. Formats: yuv420p, yuv444p, yuv420p10le.
+    """
+
+    encoder = "libx264"
+    pix_fmts = ("yuv420p", "yuv444p", "yuv420p10le")
+    refused = {"gray": "libx264 accepts gray but stores a 4:2:0 stream (not true 4:0:0); use hevc for gray"}
+
+
+@register_codec("hevc")
+class HevcCodec(_PyAVCodec):
+    """H.265/HEVC via libx265 (decoded by FFmpeg's hevc). crf 0–51 (default 28), qp 0–51, preset names.
+
+    ``frames → RGB→YUV (swscale) → libx265 → .mp4``. Formats: yuv420p, yuv444p, gray (true 4:0:0), yuv420p10le.
+    """
+
+    encoder = "libx265"
+    pix_fmts = ("yuv420p", "yuv444p", "gray", "yuv420p10le")
+    default_crf = 28
+
+    def _options(self, cfg: VideoSettings) -> dict[str, str]:
+        opts = super()._options(cfg)
+        opts["x265-params"] = "log-level=error"
+        return opts
+
+
+@register_codec("av1")
+class Av1Codec(_PyAVCodec):
+    """AV1 via libsvtav1 (decoded by libdav1d). crf 1–63 (default 35), qp 1–63, preset 0–13 (default 8).
+
+    ``frames → RGB→YUV (swscale) → SVT-AV1 → .mp4``. Formats: yuv420p, yuv420p10le (SVT-AV1 main
+    profile has no 4:4:4 and no 4:0:0 input). The SVT log level defaults to errors only
+    (environment variable ``SVT_LOG=1`` unless already set).
+    """
+
+    encoder = "libsvtav1"
+    pix_fmts = ("yuv420p", "yuv420p10le")
+    refused = {
+        "yuv444p": "libsvtav1 refuses 4:4:4 input (avcodec_open2 error 22); use hevc or h264 for 4:4:4",
+        "gray": "libsvtav1 has no 4:0:0 input; use hevc for gray",
+    }
+    default_crf = 35
+    crf_range = (1, 63)
+    qp_range = (1, 63)
+    default_preset = 8
+
+    def _check_preset(self, preset: Any) -> str:
+        if isinstance(preset, str) and preset.isdigit():
+            preset = int(preset)
+        _check_int(self.name, "preset", preset, 0, 13)
+        return str(int(preset))
+
+    def _prepare_env(self) -> None:
+        os.environ.setdefault("SVT_LOG", "1")
+

@@ -1,0 +1,148 @@
+"""The ``sandwich`` command line: train, eval, encode, decode, models, bench, export, demo.
+
+Every subcommand is reachable through :func:`main` (``main(argv) -> exit code``) so it can be tested
+without a subprocess. Library errors become one-line messages and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from neuralwrap.errors import NeuralwrapError
+
+__all__ = ["main", "entry", "parse_processor"]
+
+log = logging.getLogger("neuralwrap.sandwich")
+
+
+def parse_processor(text: str):  # -> ProcessorConfig | None
+    """``none`` | ``tiny`` | ``slim`` | ``default`` | ``ENC/DEC`` (e.g. ``16,32/64,32,16``) → ProcessorConfig."""
+    from neuralwrap.nn import UNET_PRESETS
+    from neuralwrap.sandwich.config import ProcessorConfig
+
+    if text == "none":
+        return None
+    if text in UNET_PRESETS:
+        enc, dec = UNET_PRESETS[text]
+        return ProcessorConfig(unet_enc=tuple(enc), unet_dec=tuple(dec))
+    try:
+        enc_s, dec_s = text.split("/")
+        enc = tuple(int(v) for v in enc_s.split(",") if v)
+        dec = tuple(int(v) for v in dec_s.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"processor must be none/tiny/slim/default or ENC/DEC widths, got {text!r}") from exc
+    if len(dec) != len(enc) + 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: DEC needs one more width than ENC")
+    return ProcessorConfig(unet_enc=enc, unet_dec=dec)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a sandwich through the codec proxy (torchrun-ready)")
+    p.add_argument("--codec", default="jpeg")
+    p.add_argument("--subsampling", default="420", choices=["420", "444"])
+    p.add_argument("--pre", type=parse_processor, default="slim", help="none (post-only) | tiny | slim | default | ENC/DEC")
+    p.add_argument("--post", type=parse_processor, default="slim")
+    p.add_argument("--qmin", type=int, default=5)
+    p.add_argument("--qmax", type=int, default=95)
+    p.add_argument("--data", default=str(_default_data("train")))
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--gamma", type=float, default=1.0, help="λ(q) = gamma × plain codec RD slope")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--out", default="runs/sandwich")
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--refit-every", type=int, default=100)
+    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--export", metavar="PATH", help="also write the trained model file (safetensors + JSON) here")
+    p.add_argument("--name", default=None, help="model name stored in exported files (default: out dir name)")
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate models vs the plain codec with the REAL codec")
+    p.add_argument("--model", action="append", default=[], help="shipped model name or model file (repeatable)")
+    p.add_argument("--data", default=str(_default_data("kodak")))
+    p.add_argument("--codec", default=None, help="real codec to run (default: the first model's)")
+    p.add_argument("--subsampling", default=None)
+    p.add_argument("--qualities", type=int, nargs="+", default=None)
+    p.add_argument("--limit", type=int, default=0, help="use only the first N images (0 = all)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default="runs/eval")
+
+
+def _add_files(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("encode", help="image → standard file of the wrapped codec (e.g. .jpg)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--model", required=True)
+    p.add_argument("--quality", type=int, required=True)
+    p.add_argument("--device", default="cpu")
+    p = sub.add_parser("decode", help="sandwich file → image (model found from the file's metadata)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--device", default="cpu")
+    sub.add_parser("models", help="list the shipped pretrained models")
+    p = sub.add_parser("export", help="latest training checkpoint → inference model file")
+    p.add_argument("run_dir")
+    p.add_argument("output")
+    p.add_argument("--name", required=True)
+    p.add_argument("--version", default="1")
+    p = sub.add_parser("bench", help="encode/decode throughput of pre + codec + post vs the plain codec")
+    p.add_argument("--model", default="jpeg420")
+    p.add_argument("--size", default="768x512")
+    p.add_argument("--quality", type=int, default=50)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default=None, help="write the result JSON here")
+    p = sub.add_parser("demo", help="run a shipped model on a Kodak image: decoded image, RD plot, comparison")
+    p.add_argument("--out", default="demo_out")
+    p.add_argument("--data", default=str(_default_data("kodak")))
+    p.add_argument("--images", type=int, default=2, help="number of Kodak images in the RD sweep")
+
+
+def _default_data(name: str) -> Path:
+    return Path.cwd().parent / "shared" / "data" / name
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (one subparser per subcommand)."""
+    parser = argparse.ArgumentParser(prog="sandwich", description="Sandwiched compression over standard codecs.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_eval(sub)
+    _add_files(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from neuralwrap.sandwich import commands
+
+    try:
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+    except NeuralwrapError as exc:
+        print(f"sandwich {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    warnings.simplefilter("default")
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,170 @@
+"""Implementations of the ``sandwich`` subcommands (parsing lives in :mod:`neuralwrap.sandwich.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralwrap.errors import InputError
+
+log = logging.getLogger("neuralwrap.sandwich")
+
+
+def _model_label(ref: str) -> str:
+    return Path(ref).stem if ref.endswith(".safetensors") else ref
+
+
+def load_any(ref: str, device: str = "cpu"):  # -> SandwichCodec
+    """A shipped model name or a path to a model file."""
+    from neuralwrap.sandwich.codec import load_model_file, load_pretrained
+
+    if ref.endswith(".safetensors") or Path(ref).with_suffix(".safetensors").is_file() and "/" in ref:
+        return load_model_file(ref, device)
+    return load_pretrained(ref, device)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from neuralwrap.sandwich.codec import save_model_file
+    from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+    from neuralwrap.sandwich.models import Sandwich
+    from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
+    from neuralwrap.train import TrainConfig
+
+    cfg = SandwichConfig(codec=args.codec, subsampling=args.subsampling, pre=args.pre,
+                         post=args.post if args.post is not None else ProcessorConfig(),
+                         quality_range=(args.qmin, args.qmax))
+    tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+                     out_dir=args.out, num_workers=args.workers, ckpt_every=args.ckpt_every,
+                     resume=not args.no_resume)
+    sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every)
+    t0 = time.time()
+    result = train_sandwich(cfg, tc, sw)
+    result["wall_seconds"] = time.time() - t0
+    (Path(args.out) / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))
+    if args.export:
+        _export(Path(args.out), Path(args.export), args.name or Path(args.out).name, "1")
+    print(json.dumps({k: v for k, v in result.items() if k != "rate_refits"}, default=str))
+    return 0
+
+
+def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
+    from neuralwrap.sandwich.codec import save_model_file
+    from neuralwrap.sandwich.config import SandwichConfig
+    from neuralwrap.sandwich.models import Sandwich
+    from neuralwrap.train import latest_checkpoint, load_checkpoint, read_checkpoint_meta
+
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None:
+        raise InputError(f"no checkpoint in {run_dir}")
+    meta = read_checkpoint_meta(ckpt)
+    model_cfg = meta["config"]["model"]
+    model = Sandwich(SandwichConfig.from_dict(model_cfg["sandwich"]))
+    load_checkpoint(ckpt, {"model": model})
+    extra = {"trained_steps": meta["step"], "train": meta["config"]["train"],
+             "sandwich_train": model_cfg.get("sandwich_train"), "rd_slope": model_cfg.get("rd_slope")}
+    return save_model_file(output, model, name, version, extra)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    path = _export(Path(args.run_dir), Path(args.output), args.name, args.version)
+    print(path)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from neuralwrap.sandwich.zoo import list_models
+
+    models = list_models()
+    if not models:
+        print("no shipped models")
+    for name, entry in sorted(models.items()):
+        print(f"{name:12s} {entry.description}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from neuralwrap.io.atomic import atomic_write_bytes
+    from neuralwrap.io.images import read_image
+
+    sc = load_any(args.model, args.device)
+    suffix = Path(args.output).suffix.lower()
+    want = {"jpeg": (".jpg", ".jpeg")}.get(sc.config.codec, ())
+    if want and suffix not in want:
+        raise InputError(f"model {sc.name!r} writes {sc.config.codec} files; use an output name ending in {want[0]}")
+    image = read_image(args.input, mode=None)
+    data = sc.encode(image, args.quality)
+    atomic_write_bytes(args.output, data)
+    h, w = image.shape[:2]
+    print(json.dumps({"output": args.output, "bytes": len(data), "bpp": 8 * len(data) / (h * w)}))
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from neuralwrap.io.images import write_image
+    from neuralwrap.sandwich.codec import decode_file
+
+    p = Path(args.input)
+    if not p.is_file():
+        raise InputError(f"input file not found: {p}")
+    image, tag = decode_file(p.read_bytes(), args.device)
+    write_image(args.output, image)
+    print(json.dumps({"output": args.output, "model": tag.model if tag else None}))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from neuralwrap.codecs.sweep import load_images
+    from neuralwrap.sandwich.evaluate import EvalSpec, evaluate
+
+    if not args.model:
+        raise InputError("give at least one --model (a shipped name or a model file)")
+    models = {_model_label(m): load_any(m, args.device) for m in args.model}
+    first = next(iter(models.values())).config
+    codec = args.codec or first.codec
+    settings: dict[str, Any] = {}
+    if codec == "jpeg":
+        settings = {"subsampling": args.subsampling or first.subsampling, "optimize": True}
+    elif args.subsampling:
+        settings = {"subsampling": args.subsampling}
+    images = load_images(args.data)
+    if args.limit:
+        images = dict(list(images.items())[: args.limit])
+    spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
+    summary = evaluate(models, images, args.out, spec, progress=True)
+    for label, s in summary["curves"].items():
+        bd = s.get("bd", {}).get(spec.anchor, {})
+        print(f"{label:16s} BD-rate {bd.get('bd_rate_img', float('nan')):+.2f}%  BD-PSNR {bd.get('bd_psnr_img', float('nan')):+.3f} dB")
+    print(f"report: {Path(args.out) / 'summary.json'}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from neuralwrap.sandwich.bench import bench
+
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError as exc:
+        raise InputError(f"--size must be WxH, got {args.size!r}") from exc
+    result = bench(load_any(args.model, args.device), (h, w), args.quality, args.repeat)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        from neuralwrap.io.atomic import atomic_write_bytes
+
+        atomic_write_bytes(args.out, text.encode())
+    print(text)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from neuralwrap.sandwich.demo import run_demo
+
+    report = run_demo(Path(args.out), Path(args.data), args.images)
+    print(f"demo written to {args.out}/ (report: {report})")
+    return 0

@@ -1,0 +1,58 @@
+"""Training data: random crops of a folder of photos, held in memory as uint8."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from neuralwrap.errors import InputError
+from neuralwrap.io.images import read_image
+
+__all__ = ["IMAGE_SUFFIXES", "list_images", "CropDataset"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files below ``folder`` (recursive, sorted); raises :class:`InputError` if there are none."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"image folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {root}")
+    return files
+
+
+class CropDataset(Dataset[torch.Tensor]):
+    """Random ``crop×crop`` RGB crops with random flips, as ``(3, crop, crop)`` float32 in [0, 1].
+
+    Images smaller than ``crop`` are skipped (with an error if none is left). The dataset is "virtually"
+    ``length`` items long; item ``i`` is drawn from a generator seeded with ``(seed, i)`` so a run is
+    reproducible whatever the worker layout.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], crop: int = 128, length: int = 100_000, seed: int = 0) -> None:
+        self.crop, self.length, self.seed = int(crop), int(length), int(seed)
+        self.images = [im for im in (read_image(p) for p in list_images(folder)) if min(im.shape[:2]) >= self.crop]
+        if not self.images:
+            raise InputError(f"no image in {folder} is at least {crop}×{crop} pixels")
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        rng = np.random.default_rng((self.seed, int(index)))
+        img = self.images[int(rng.integers(len(self.images)))]
+        h, w = img.shape[:2]
+        y, x = int(rng.integers(h - self.crop + 1)), int(rng.integers(w - self.crop + 1))
+        patch = img[y : y + self.crop, x : x + self.crop]
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        if rng.random() < 0.5:
+            patch = patch[::-1]
+        return torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))).float() / 255.0

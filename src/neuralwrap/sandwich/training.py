@@ -1,0 +1,135 @@
+"""``sandwich train``: joint pre/post training through the codec proxy on D + λ(q)·R.
+
+One rate-conditioned model covers the whole quality range (the quality is an input of both
+networks), rather than one model per rate point: one shipped file serves every ``--quality``, and
+the eval sweep uses the same weights at every point. λ(q) is the plain codec's own RD slope
+``−dMSE/dbpp`` at q, measured with the real codec on training crops, times ``gamma``: at every
+quality the networks trade distortion for bits at the codec's exchange rate, so a gain in
+``D + λR`` is a move towards a better RD curve. Each sample's loss is divided by the plain codec's
+MSE at its quality, so low and high qualities pull with similar weight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from neuralwrap.sandwich.calibration import RDSlope, fit_rd_slope, real_bits, refit_rate_correction
+from neuralwrap.sandwich.config import SandwichConfig
+from neuralwrap.sandwich.data import CropDataset
+from neuralwrap.sandwich.models import Sandwich
+from neuralwrap.train import Trainer, TrainConfig
+
+__all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "train_sandwich"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SandwichTrainConfig:
+    """Sandwich-specific training settings (the generic ones live in :class:`TrainConfig`)."""
+
+    data: str = "../shared/data/train"
+    """Folder of training photos (never the Kodak test set)."""
+    crop: int = 128
+    """Square crop size in pixels (a multiple of 16 keeps JPEG blocks aligned with the 4:2:0 grid)."""
+    gamma: float = 1.0
+    """Multiplier of the codec's RD slope: λ(q) = gamma · (−dMSE/dbpp)_plain(q)."""
+    refit_every: int = 100
+    """Steps between refits of the rate-proxy correction against the real codec (0 = never)."""
+    refit_crops: int = 16
+    """Number of fixed training crops encoded with the real codec at each refit."""
+    calib_crops: int = 24
+    """Number of training crops used to measure the plain codec's RD slope."""
+
+
+class SandwichObjective:
+    """``loss = mean_i [MSE_i + γ λ(q_i) · bpp_i] / MSE_plain(q_i)`` with MSE in 8-bit units²."""
+
+    def __init__(self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0) -> None:
+        self.cfg, self.slope, self.gamma, self.seed, self.rank = cfg, slope, gamma, seed, rank
+
+    def sample_quality(self, n: int, step: int) -> Tensor:
+        """``n`` integer qualities, uniform over the quality range; a function of (seed, step, rank) so
+        a resumed run draws what the uninterrupted one would have."""
+        lo, hi = self.cfg.quality_range
+        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + step) * 64 + self.rank)
+        return torch.randint(lo, hi + 1, (n,), generator=gen).float()
+
+    def __call__(self, model: nn.Module, batch: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+        q = self.sample_quality(batch.shape[0], step).to(batch.device)
+        out = model(batch, q)
+        lam, mse_plain = (t.to(batch.device) for t in self.slope.at(q))
+        mse = ((out.x_hat - batch) * 255.0).pow(2).flatten(1).mean(1)
+        bpp = out.bits / float(batch.shape[-1] * batch.shape[-2])
+        loss = ((mse + self.gamma * lam * bpp) / mse_plain).mean()
+        psnr = (10 * torch.log10(255.0**2 / mse.detach().clamp_min(1e-6))).mean()
+        return loss, {"loss": float(loss), "mse": float(mse.mean()), "bpp": float(bpp.mean()), "psnr": float(psnr)}
+
+
+class RateRefitHook:
+    """Every ``every`` steps, encode the pre-processed fixed crops with the real codec at each bin's
+    quality and move the model's per-bin rate correction toward ``log(real/proxy)`` (the paper's refit)."""
+
+    def __init__(self, crops: Tensor, every: int) -> None:
+        self.crops, self.every = crops, every
+        self.history: list[dict[str, Any]] = []
+
+    @torch.no_grad()
+    def refit(self, model: Sandwich) -> dict[str, float]:
+        """One refit; returns the median relative error of the corrected proxy before the update."""
+        cfg = model.cfg
+        lo, hi = cfg.quality_range
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        qs = np.linspace(lo, hi, cfg.rate_bins).round().astype(int)
+        crops = self.crops.to(device)
+        codes, quals = [], []
+        for q in qs:
+            qt = torch.full((crops.shape[0],), float(q), device=device)
+            codes.append(model.preprocess(crops, qt))
+            quals.append(qt)
+        code = torch.cat(codes)
+        qual = torch.cat(quals)
+        _, bits, code8 = model.proxy(code, qual)
+        real = real_bits(code8, qual.int().tolist(), cfg.codec, cfg.subsampling)
+        corrected = (bits * model.rate_correction(qual)).cpu().numpy()
+        err = float(np.median(np.abs(corrected - real) / real))
+        model.rate_log_corr.copy_(refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr))
+        model.train(was_training)
+        return {"rate_rel_err": err}
+
+    def __call__(self, trainer: Trainer, step: int) -> None:
+        if self.every > 0 and step % self.every == 0:
+            logs = self.refit(trainer.unwrapped)
+            self.history.append({"step": step, **logs})
+            for k, v in logs.items():
+                trainer.log_scalar(f"rate/{k}", v)
+
+
+def _fixed_crops(ds: CropDataset, n: int, offset: int) -> Tensor:
+    return torch.stack([ds[offset + i] for i in range(n)])
+
+
+def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig) -> dict[str, Any]:
+    """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs."""
+    ds = CropDataset(sw.data, crop=sw.crop, seed=train_cfg.seed)
+    calib = _fixed_crops(CropDataset(sw.data, crop=256, seed=train_cfg.seed + 1), sw.calib_crops, 0)
+    slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
+    log.info("plain %s RD slope: %s", cfg.codec, slope)
+    model = Sandwich(cfg)
+    hook = RateRefitHook(_fixed_crops(ds, sw.refit_crops, 10**9), sw.refit_every)
+    objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")))
+    extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=[hook], model_config=extra)
+    result = trainer.fit()
+    Path(train_cfg.out_dir).mkdir(parents=True, exist_ok=True)
+    return {**result, "rate_refits": hook.history}

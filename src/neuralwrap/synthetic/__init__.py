@@ -1,0 +1,1 @@
+"""Procedural test scenes and images with ground truth (lands with the rerender issues)."""

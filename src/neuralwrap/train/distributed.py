@@ -1,0 +1,114 @@
+"""Process-group setup for single-process and ``torchrun`` multi-process training."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from neuralwrap.errors import InputError
+
+__all__ = ["DistInfo", "init_distributed", "cleanup", "all_reduce_mean", "barrier", "resolve_device"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits in a (possibly 1-process) job."""
+
+    rank: int
+    """Global rank, 0 … world_size-1."""
+    world_size: int
+    """Number of processes."""
+    local_rank: int
+    """Rank on this machine (selects the GPU)."""
+    device: torch.device
+    """Device this process computes on."""
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0 (the process that logs and writes checkpoints)."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """True when a process group with more than one process is in use."""
+        return self.world_size > 1
+
+
+def resolve_device(device: str | torch.device, local_rank: int = 0) -> torch.device:
+    """Turn ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a checked :class:`torch.device`.
+
+    Plain ``"cuda"`` means ``cuda:<local_rank>``. Raises :class:`InputError` when CUDA is asked
+    for but unavailable (never a silent CPU fallback) or the name is not understood.
+    """
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise InputError(f"unknown device {device!r}") from exc
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise InputError(f"unsupported device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
+    if not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but CUDA is not available on this machine")
+    index = local_rank if dev.index is None else dev.index
+    if index >= torch.cuda.device_count():
+        raise InputError(f"device cuda:{index} requested but only {torch.cuda.device_count()} GPU(s) visible")
+    return torch.device("cuda", index)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def init_distributed(device: str | torch.device = "cpu", timeout_s: float = 600.0) -> DistInfo:
+    """Read ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` (set by torchrun) and join the process group.
+
+    With no such variables (or ``WORLD_SIZE=1``) this is a single process and no group is made.
+    Backend: ``nccl`` on CUDA, ``gloo`` on CPU. Calling it again reuses the existing group.
+    Raises :class:`InputError` for a CUDA device without a GPU.
+    """
+    rank, world = _env_int("RANK", 0), _env_int("WORLD_SIZE", 1)
+    local_rank = _env_int("LOCAL_RANK", 0)
+    dev = resolve_device(device, local_rank)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
+        log.info("joined process group: rank %d/%d backend %s device %s", rank, world, backend, dev)
+    if dist.is_initialized():
+        rank, world = dist.get_rank(), dist.get_world_size()
+    return DistInfo(rank=rank, world_size=world, local_rank=local_rank, device=dev)
+
+
+def cleanup() -> None:
+    """Destroy the process group if one exists (safe to call in single-process runs)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
+    """Mean of ``tensor`` over all ranks (returns a new tensor; identity in single-process runs)."""
+    out = tensor.detach().clone()
+    if _active():
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        out /= dist.get_world_size()
+    return out
+
+
+def barrier() -> None:
+    """Wait for all ranks (no-op in single-process runs)."""
+    if _active():
+        dist.barrier()
