@@ -45,7 +45,10 @@ def jpeg_rows(paths: list[Path], args: argparse.Namespace) -> list[dict]:
     rows = []
     for path in paths:
         base = load_rgb(path)
-        variants = {"plain": base, "usm": unsharp_mask(base, args.usm_amount, args.usm_sigma)}
+        variants = {"plain": base}
+        for spec in args.usm:
+            amount, sigma = (float(v) for v in spec.split(":"))
+            variants[f"usm{spec}"] = unsharp_mask(base, amount, sigma)
         for variant, img in variants.items():
             x = _to_tensor(img)
             for ss in args.subsampling:
@@ -85,8 +88,31 @@ def summarise(rows: list[dict]) -> dict:
         per_q: dict[int, list[dict]] = defaultdict(list)
         for r in rs:
             per_q[r["quality"]].append(r)
-        summary[f"{variant}_{ss}"] = {"overall": _stats(rs), "per_quality": {q: _stats(v) for q, v in sorted(per_q.items())}}
+        per_quality = {q: _stats(v) for q, v in sorted(per_q.items())}
+        summary[f"{variant}_{ss}"] = {"overall": _stats(rs), "per_quality": per_quality}
     return summary
+
+
+def sharpening_price(rows: list[dict]) -> dict:
+    """How well each rate model prices sharpening: median over (image, quality) of
+    ``(pred_usm / pred_plain) / (real_usm / real_plain) - 1`` (< 0: the extra bits of sharpening are under-priced)."""
+    plain = {(r["image"], r["subsampling"], r["quality"]): r for r in rows if r["variant"] == "plain"}
+    out: dict = {}
+    for variant in dict.fromkeys(r["variant"] for r in rows if r["variant"] != "plain"):
+        for ss in dict.fromkeys(r["subsampling"] for r in rows):
+            rs = [r for r in rows if r["variant"] == variant and r["subsampling"] == ss]
+            entry = {}
+            for m in ("rich", "naive"):
+                ratio = [
+                    (r[f"bits_{m}"] / p[f"bits_{m}"]) / (r["bits_real"] / p["bits_real"]) - 1
+                    for r in rs
+                    for p in [plain[(r["image"], ss, r["quality"])]]
+                ]
+                entry[f"median_{m}"] = float(np.median(ratio))
+            real_growth = [r["bits_real"] / plain[(r["image"], ss, r["quality"])]["bits_real"] - 1 for r in rs]
+            entry["median_real_bit_increase"] = float(np.median(real_growth))
+            out[f"{variant}_{ss}"] = entry
+    return out
 
 
 def plot(rows: list[dict], summary: dict, path: Path) -> None:
@@ -98,7 +124,8 @@ def plot(rows: list[dict], summary: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(1, 3, figsize=(16, 5))
     for m, mk in (("rich", "o"), ("naive", "x")):
-        for variant, col in (("plain", "tab:blue"), ("usm", "tab:red")):
+        colours = ("tab:blue", "tab:red", "tab:orange", "tab:purple")
+        for variant, col in zip(dict.fromkeys(r["variant"] for r in rows), colours):
             rs = [r for r in rows if r["variant"] == variant and r["subsampling"] == "420"]
             ax[0].scatter([r["bits_real"] / 1e3 for r in rs], [r[f"bits_{m}"] / 1e3 for r in rs], s=8, marker=mk,
                           c=col, alpha=0.5, label=f"{m}, {variant}")  # fmt: skip
@@ -107,6 +134,8 @@ def plot(rows: list[dict], summary: dict, path: Path) -> None:
     ax[0].set(xlabel="real kbits (JPEG 4:2:0, optimize)", ylabel="proxy kbits", title="rate proxy vs real (Kodak)")
     ax[0].legend(fontsize=8)
     for key, entry in summary.items():
+        if not key.endswith("_420"):
+            continue
         qs = sorted(entry["per_quality"])
         for m, ls in (("rich", "-"), ("naive", ":")):
             ax[1].plot(qs, [100 * entry["per_quality"][q][f"median_rel_bits_{m}"] for q in qs], ls, marker=".",
@@ -139,11 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=Path("../shared/data/kodak"))
     p.add_argument("--qualities", type=int, nargs="+", default=list(range(10, 91, 10)))
     p.add_argument("--subsampling", nargs="+", default=["420", "444"], choices=["420", "444"])
-    p.add_argument("--usm-amount", type=float, default=1.5)
-    p.add_argument("--usm-sigma", type=float, default=1.0)
+    p.add_argument("--usm", nargs="*", default=["1.5:1.0", "3.0:2.0"], help="unsharp masks amount:sigma")
     p.add_argument("--limit", type=int, default=0, help="only the first N images (0 = all)")
     p.add_argument("--intra", action="store_true", help="also measure the intra proxy against heif")
     p.add_argument("--intra-qualities", type=int, nargs="+", default=[20, 40, 60, 80])
+    p.add_argument("--intra-codecs", nargs="+", default=["heif", "avif"], choices=["heif", "avif"])
     p.add_argument("--out", type=Path, default=Path("runs/proxy_fidelity"))
     args = p.parse_args(argv)
     paths = list_images(args.data)[: args.limit or None]
@@ -154,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     torch.set_num_threads(1)
     rows = jpeg_rows(paths, args)
-    summary = {"jpeg": summarise(rows)}
+    summary = {"jpeg": summarise(rows), "sharpening_price": sharpening_price(rows)}
     write_csv(rows, args.out / "rows.csv")
     plot(rows, summary["jpeg"], args.out / "proxy_fidelity.png")
     if args.intra:
@@ -166,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     summary["meta"] = {
         "command": "python benchmarks/proxy_fidelity.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": _dt.date.today().isoformat(), "machine": platform.platform(), "seconds": round(time.time() - t0, 1),
-        "images": len(paths), "usm": {"amount": args.usm_amount, "sigma": args.usm_sigma},
+        "images": len(paths), "usm_amount_sigma": args.usm,
     }  # fmt: skip
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     for key, entry in summary["jpeg"].items():
         print(key, json.dumps(entry["overall"]))
+    print("sharpening_price", json.dumps(summary["sharpening_price"]))
     if "intra" in summary:
         print("intra", json.dumps(summary["intra"]["overall"]))
     return 0

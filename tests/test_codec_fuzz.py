@@ -71,8 +71,11 @@ def test_random_bit_flips(name: str) -> None:
 @pytest.mark.parametrize("name", list_codecs())
 def test_garbage_and_foreign_formats(name: str) -> None:
     rng = np.random.default_rng(7)
-    foreign = "hevc" if get_codec(name).kind == "image" else "jpeg"
-    for junk in (b"", b"\x00" * 64, rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), valid_stream(foreign)):
+    kind = get_codec(name).kind
+    foreigns = ["hevc", "webp"] if kind == "image" else ["jpeg", "av1" if name != "av1" else "hevc"]
+    foreigns = [f for f in foreigns if f != name]
+    junks = [b"\x00" * 64, rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()] + [valid_stream(f) for f in foreigns]
+    for junk in junks:
         with pytest.raises(CodecError):
             get_codec(name).decode(junk)
 

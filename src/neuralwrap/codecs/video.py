@@ -15,7 +15,8 @@ Support matrix (checked on the PyAV 18.1 wheel: x264, x265 4.3, SVT-AV1 4.1, dec
     * libx264 accepts gray but writes a 4:2:0 stream (decodes as yuv420p): not a true 4:0:0, so refused.
 
 Odd sizes: 4:2:0 needs even width and height, so odd frames are padded by edge replication to even
-size; the true size is stored in the MP4 metadata key ``org.neuralwrap.size`` (``"WxH"``) and
+size (``hevc`` also pads frames narrower than 64 pixels to 64: libx265 4.x crashes on widths of
+about 33-48 pixels); the true size is stored in the MP4 metadata key ``org.neuralwrap.size`` (``"WxH"``) and
 :meth:`decode` crops back. A standard player shows the padded (at most one extra row/column) frame.
 Rate: ``bits_per_pixel(data, H, W) / len(frames)`` gives bits per pixel per frame, container included.
 
@@ -52,6 +53,7 @@ __all__ = [
     "VideoSettings",
     "PIX_FMTS",
     "SIZE_KEY",
+    "MAX_DECODE_FRAMES",
     "read_video_metadata",
 ]
 
@@ -91,7 +93,7 @@ class VideoSettings:
 def read_video_metadata(data: bytes) -> dict[str, str]:
     """Container metadata tags of an encoded video (including :data:`SIZE_KEY` when present)."""
     try:
-        with av.open(io.BytesIO(bytes(data)), mode="r") as container:
+        with av.open(io.BytesIO(bytes(data)), mode="r", format="mp4") as container:
             return {str(k): str(v) for k, v in container.metadata.items()}
     except Exception as exc:
         raise CodecError(f"read_video_metadata: cannot parse container ({type(exc).__name__}: {exc})") from exc
@@ -178,7 +180,7 @@ class _PyAVCodec(VideoCodec):
         fps = self._fps(cfg.fps)
         if cfg.gop is not None:
             _check_int(self.name, "gop", cfg.gop, 1, 10_000)
-        pad = (h % 2, w % 2) if pix_fmt.startswith("yuv420") else (0, 0)
+        pad = self._padding(h, w, pix_fmt)
         metadata = self._metadata(cfg.metadata)
         if any(pad):
             metadata[SIZE_KEY] = f"{w}x{h}"
@@ -187,6 +189,10 @@ class _PyAVCodec(VideoCodec):
             return self._mux(arrs, pix_fmt, opts, fps, cfg.gop, pad, metadata)
         except av.error.FFmpegError as exc:
             raise CodecError(f"{self.name}: {self.encoder} failed with pix_fmt={pix_fmt!r}, {opts}: {exc}") from exc
+
+    def _padding(self, h: int, w: int, pix_fmt: str) -> tuple[int, int]:
+        """Rows and columns to add at the bottom/right (4:2:0 needs even sizes)."""
+        return (h % 2, w % 2) if pix_fmt.startswith("yuv420") else (0, 0)
 
     def _fps(self, fps: Any) -> Fraction:
         if isinstance(fps, bool) or not isinstance(fps, (int, Fraction)) or not 0 < fps <= 1000:
@@ -248,11 +254,14 @@ class _PyAVCodec(VideoCodec):
 
     def _demux(self, data: bytes) -> tuple[list[np.ndarray], tuple[int, int] | None]:
         frames: list[np.ndarray] = []
-        with av.open(io.BytesIO(data), mode="r") as container:
+        with av.open(io.BytesIO(data), mode="r", format="mp4") as container:
             if not container.streams.video:
                 raise CodecError(f"{self.name}: no video stream in data")
             size = self._true_size(container.metadata.get(SIZE_KEY))
             stream = container.streams.video[0]
+            coded = stream.codec_context.codec.canonical_name
+            if coded != self.name:
+                raise CodecError(f"{self.name}: data holds a {coded!r} stream, not {self.name!r}")
             for frame in container.decode(stream):
                 frames.append(self._to_array(frame, frames[0].shape if frames else None))
                 if len(frames) > MAX_DECODE_FRAMES:
@@ -306,6 +315,13 @@ class HevcCodec(_PyAVCodec):
     encoder = "libx265"
     pix_fmts = ("yuv420p", "yuv444p", "gray", "yuv420p10le")
     default_crf = 28
+    #: libx265 4.x in the PyAV wheel corrupts the heap (abort/segfault, often on a *later* call) for
+    #: frame widths of about 33-48 pixels; narrower frames are padded to this width and cropped on decode.
+    min_width = 64
+
+    def _padding(self, h: int, w: int, pix_fmt: str) -> tuple[int, int]:
+        ph, pw = super()._padding(h, w, pix_fmt)
+        return ph, max(pw, self.min_width - w)
 
     def _options(self, cfg: VideoSettings) -> dict[str, str]:
         opts = super()._options(cfg)

@@ -65,7 +65,11 @@ IJG_CHROMA_TABLE: tuple[int, ...] = (
 
 
 def _zigzag() -> tuple[int, ...]:
-    order = sorted(((i, j) for i in range(8) for j in range(8)), key=lambda p: (p[0] + p[1], p[0] if (p[0] + p[1]) % 2 else p[1]))
+    def key(p: tuple[int, int]) -> tuple[int, int]:  # odd anti-diagonals run down-left, even ones up-right
+        s = p[0] + p[1]
+        return (s, p[0] if s % 2 else p[1])
+
+    order = sorted(((i, j) for i in range(8) for j in range(8)), key=key)
     return tuple(i * 8 + j for i, j in order)
 
 
@@ -221,7 +225,12 @@ class JpegProxy(nn.Module):
     """
 
     def __init__(
-        self, quality: float = 75.0, subsampling: str = "420", *, differentiable: bool = False, emulate_8bit: bool = True
+        self,
+        quality: float = 75.0,
+        subsampling: str = "420",
+        *,
+        differentiable: bool = False,
+        emulate_8bit: bool = True,
     ) -> None:
         super().__init__()
         if subsampling not in SUBSAMPLINGS:

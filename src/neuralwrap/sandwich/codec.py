@@ -66,7 +66,8 @@ class SandwichCodec:
     """
 
     def __init__(self, model: Sandwich, name: str, version: str = "1", device: str | torch.device = "cpu") -> None:
-        self.model = model.to(device).eval()
+        # channels_last roughly halves CPU convolution time for these narrow U-Nets
+        self.model = model.to(device).to(memory_format=torch.channels_last).eval()
         self.name, self.version, self.device = name, version, torch.device(device)
 
     @property
@@ -74,30 +75,46 @@ class SandwichCodec:
         """The model's configuration."""
         return self.model.cfg
 
-    @torch.no_grad()
+    def _tensor(self, image: np.ndarray) -> torch.Tensor:
+        return to_tensor(image, self.device).contiguous(memory_format=torch.channels_last)
+
+    def _quality(self, q: int) -> torch.Tensor:
+        return torch.tensor([float(q)], device=self.device)
+
+    @torch.inference_mode()
     def code_image(self, image: np.ndarray, cond_quality: int) -> np.ndarray:
         """Pre-process ``HxWxC`` uint8 → the uint8 code image the encoder receives."""
-        x = to_tensor(prepare_input(image, self.config.in_channels), self.device)
-        q = torch.tensor([float(cond_quality)], device=self.device)
-        return from_tensor(self.model.preprocess(x, q))
+        x = self._tensor(prepare_input(image, self.config.in_channels))
+        return from_tensor(self.model.preprocess(x, self._quality(cond_quality)))
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def postprocess(self, decoded: np.ndarray, cond_quality: int) -> np.ndarray:
         """Post-process a decoded ``HxWxC`` uint8 code image → uint8 reconstruction."""
-        x = to_tensor(decoded, self.device)
-        q = torch.tensor([float(cond_quality)], device=self.device)
-        return from_tensor(self.model.postprocess(x, q))
+        return from_tensor(self.model.postprocess(self._tensor(decoded), self._quality(cond_quality)))
 
-    def encode(self, image: np.ndarray, quality: int, *, codec: str | None = None,
-               cond_quality: int | None = None, **settings: Any) -> bytes:
-        """``HxWx3`` uint8 → bytes of a standard file (metadata carries the model id and quality)."""
+    @torch.inference_mode()
+    def proxy_bits(self, code: np.ndarray, cond_quality: int) -> float:
+        """The trained rate proxy's estimate (with its real-codec correction) of the file size in bits
+        of a uint8 code image; compare with the real bytes to check the proxy's honesty."""
+        q = self._quality(cond_quality)
+        _, bits, _ = self.model.proxy(to_tensor(code, self.device), q)
+        return float(bits[0] * self.model.rate_correction(q)[0])
+
+    def encode_with_code(self, image: np.ndarray, quality: int, *, codec: str | None = None,
+                         cond_quality: int | None = None, **settings: Any) -> tuple[bytes, np.ndarray]:
+        """Like :meth:`encode`, also returning the uint8 code image that was encoded."""
         name = codec or self.config.codec
         cq = int(quality if cond_quality is None else cond_quality)
         if name == self.config.codec:
             settings.setdefault("subsampling", self.config.subsampling)
         tag = SandwichTag(self.name, self.version, cq)
         code = self.code_image(image, cq)
-        return get_codec(name).encode(code, quality=int(quality), **metadata_settings(name, tag), **settings)
+        return get_codec(name).encode(code, quality=int(quality), **metadata_settings(name, tag), **settings), code
+
+    def encode(self, image: np.ndarray, quality: int, *, codec: str | None = None,
+               cond_quality: int | None = None, **settings: Any) -> bytes:
+        """``HxWx3`` uint8 → bytes of a standard file (metadata carries the model id and quality)."""
+        return self.encode_with_code(image, quality, codec=codec, cond_quality=cond_quality, **settings)[0]
 
     def decode(self, data: bytes) -> np.ndarray:
         """Bytes of a file made by :meth:`encode` → ``HxWx3`` uint8 reconstruction."""

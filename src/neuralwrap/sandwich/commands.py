@@ -31,9 +31,9 @@ def load_any(ref: str, device: str = "cpu"):  # -> SandwichCodec
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.codec import save_model_file
+    import os
+
     from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-    from neuralwrap.sandwich.models import Sandwich
     from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
     from neuralwrap.train import TrainConfig
 
@@ -41,12 +41,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                          post=args.post if args.post is not None else ProcessorConfig(),
                          quality_range=(args.qmin, args.qmax))
     tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
-                     out_dir=args.out, num_workers=args.workers, ckpt_every=args.ckpt_every,
-                     resume=not args.no_resume)
-    sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every)
+                     out_dir=args.out, num_workers=args.workers, grad_clip=args.grad_clip or None, ckpt_every=args.ckpt_every,
+                     resume=not args.no_resume,
+                     max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
+    sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
+                             lr_schedule=args.lr_schedule)
     t0 = time.time()
     result = train_sandwich(cfg, tc, sw)
     result["wall_seconds"] = time.time() - t0
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the outputs
+        return 0
     (Path(args.out) / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))
     if args.export:
         _export(Path(args.out), Path(args.export), args.name or Path(args.out).name, "1")
@@ -137,6 +141,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.limit:
         images = dict(list(images.items())[: args.limit])
     spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
+    if codec != first.codec:
+        from neuralwrap.sandwich.data import CropDataset
+        from neuralwrap.sandwich.transfer import match_conditioning
+
+        ds = CropDataset(args.train_data, crop=256, seed=123)
+        crops = [(ds[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in range(12)]
+        spec.cond_quality = match_conditioning(codec, spec.qualities, crops,
+                                               {"subsampling": first.subsampling, "optimize": True}, settings)
+        log.warning("transfer %s → %s: networks told JPEG qualities %s", first.codec, codec, spec.cond_quality)
     summary = evaluate(models, images, args.out, spec, progress=True)
     for label, s in summary["curves"].items():
         bd = s.get("bd", {}).get(spec.anchor, {})

@@ -80,28 +80,16 @@ def _sandwich_roundtrip(sc: SandwichCodec, spec: EvalSpec, honesty: list[dict[st
 
     def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
         cq = int((spec.cond_quality or {}).get(int(quality), quality))
-        data = sc.encode(image, int(quality), codec=spec.codec, cond_quality=cq, **settings)
-        fmt, tag = read_tag(data)
+        data, code = sc.encode_with_code(image, int(quality), codec=spec.codec, cond_quality=cq, **settings)
+        _, tag = read_tag(data)
         decoded = codec.decode(data)
         if own_codec:
-            honesty.append({"label": label, "quality": int(quality), **_proxy_vs_real(sc, image, cq, data)})
+            pred, real = sc.proxy_bits(code, cq), 8.0 * len(data)
+            honesty.append({"label": label, "quality": int(quality), "pred_bits": pred, "real_bits": real,
+                            "rel_err": (pred - real) / real})
         return data, sc.postprocess(decoded, tag.quality if tag else cq)
 
     return run
-
-
-@torch.no_grad()
-def _proxy_vs_real(sc: SandwichCodec, image: np.ndarray, cq: int, data: bytes) -> dict[str, float]:
-    """Proxy-predicted bits (with the trained real-codec correction) of the code image vs the real file."""
-    from neuralwrap.io.images import to_tensor
-
-    code = sc.code_image(image, cq)
-    x = to_tensor(code, sc.device)
-    q = torch.tensor([float(cq)], device=sc.device)
-    _, bits, _ = sc.model.proxy(x, q)
-    pred = float(bits[0] * sc.model.rate_correction(q)[0])
-    real = 8.0 * len(data)
-    return {"pred_bits": pred, "real_bits": real, "rel_err": (pred - real) / real}
 
 
 def rate_honesty_by_quality(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -170,6 +158,7 @@ def evaluate(
         "settings": settings,
         "qualities": list(spec.qualities),
         "n_images": len(imgs),
+        "cond_quality": {str(k): v for k, v in (spec.cond_quality or {}).items()},
         "curves": summarize(records, anchors=[spec.anchor]),
         "rate_honesty_median_rel_err": rate_honesty_by_quality(honesty),
         "models": {label: {"name": sc.name, "version": sc.version, **model_complexity(sc)} for label, sc in models.items()},

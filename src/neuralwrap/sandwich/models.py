@@ -76,6 +76,8 @@ class SandwichOutput:
     """Reconstruction ``(B,out_ch,H,W)``, clipped to [0,1]."""
     code: Tensor
     """Pre-processed code image ``(B,code_ch,H,W)`` as the codec sees it (clipped, 8-bit rounded)."""
+    code_raw: Tensor
+    """Pre-processor output before clipping (training penalises values outside [0,1])."""
     decoded: Tensor
     """Codec-proxy output ``(B,code_ch,H,W)`` in [0,1]."""
     bits: Tensor
@@ -111,11 +113,16 @@ class Sandwich(nn.Module):
         if x.ndim != 4 or x.shape[1] != self.cfg.in_channels or not x.is_floating_point():
             raise InputError(f"sandwich input must be float (B,{self.cfg.in_channels},H,W), got {tuple(x.shape)} {x.dtype}")
 
-    def preprocess(self, x: Tensor, quality: Tensor) -> Tensor:
-        """Source ``(B,in_ch,H,W)`` in [0,1] → code image in [0,1] (clipped; not yet 8-bit rounded)."""
+    def preprocess_raw(self, x: Tensor, quality: Tensor) -> Tensor:
+        """Source ``(B,in_ch,H,W)`` in [0,1] → unclipped pre-processor output."""
         self.check_input(x)
-        code = x if self.pre is None else self.pre(x, quality)
-        return code.clamp(0, 1) if not self.training else code
+        return x if self.pre is None else self.pre(x, quality)
+
+    def preprocess(self, x: Tensor, quality: Tensor) -> Tensor:
+        """Source ``(B,in_ch,H,W)`` in [0,1] → code image in [0,1] (clipped with a true clamp: pixels
+        outside get no gradient through the codec, so the pre-processor cannot drift out of range
+        unnoticed; not yet 8-bit rounded)."""
+        return self.preprocess_raw(x, quality).clamp(0, 1)
 
     def postprocess(self, decoded: Tensor, quality: Tensor) -> Tensor:
         """Decoded code image ``(B,code_ch,H,W)`` in [0,1] → reconstruction in [0,1]."""
@@ -139,7 +146,8 @@ class Sandwich(nn.Module):
 
     def forward(self, x: Tensor, quality: Tensor) -> SandwichOutput:
         """Differentiable pass; ``x`` ``(B,in_ch,H,W)`` in [0,1], ``quality`` ``(B,)`` codec quality."""
-        code = self.preprocess(x, quality)
-        decoded, bits, code8 = self.proxy(code, quality)
+        raw = self.preprocess_raw(x, quality)
+        decoded, bits, code8 = self.proxy(raw.clamp(0, 1), quality)
         x_hat = self.postprocess(decoded, quality)
-        return SandwichOutput(x_hat=x_hat, code=code8, decoded=decoded, bits=bits * self.rate_correction(quality))
+        return SandwichOutput(x_hat=x_hat, code=code8, code_raw=raw, decoded=decoded,
+                              bits=bits * self.rate_correction(quality))

@@ -25,7 +25,8 @@ from neuralwrap.sandwich.calibration import RDSlope, fit_rd_slope, real_bits, re
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.data import CropDataset
 from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.train import Trainer, TrainConfig
+from neuralwrap.errors import InputError
+from neuralwrap.train import CosineLRHook, Trainer, TrainConfig, seed_everything
 
 __all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "train_sandwich"]
 
@@ -48,10 +49,15 @@ class SandwichTrainConfig:
     """Number of fixed training crops encoded with the real codec at each refit."""
     calib_crops: int = 24
     """Number of training crops used to measure the plain codec's RD slope."""
+    calib_crop: int = 256
+    """Size in pixels of those crops."""
+    lr_schedule: str = "cosine"
+    """"cosine" (warm-up then cosine decay to 5% over the run's steps) or "constant"."""
 
 
 class SandwichObjective:
-    """``loss = mean_i [MSE_i + γ λ(q_i) · bpp_i] / MSE_plain(q_i)`` with MSE in 8-bit units²."""
+    """``loss = mean_i [MSE_i + γ λ(q_i) · bpp_i + P_i] / MSE_plain(q_i)`` with MSE in 8-bit units² and
+    ``P_i`` the mean squared excursion (8-bit units²) of the raw pre-processor output outside [0, 1]."""
 
     def __init__(self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0) -> None:
         self.cfg, self.slope, self.gamma, self.seed, self.rank = cfg, slope, gamma, seed, rank
@@ -63,15 +69,21 @@ class SandwichObjective:
         gen = torch.Generator().manual_seed((self.seed * 1_000_003 + step) * 64 + self.rank)
         return torch.randint(lo, hi + 1, (n,), generator=gen).float()
 
-    def __call__(self, model: nn.Module, batch: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
-        q = self.sample_quality(batch.shape[0], step).to(batch.device)
-        out = model(batch, q)
-        lam, mse_plain = (t.to(batch.device) for t in self.slope.at(q))
+    def loss_at(self, model: nn.Module, batch: Tensor, quality: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """The loss of ``batch`` ``(B,3,H,W)`` at the given qualities ``(B,)`` (no sampling)."""
+        out = model(batch, quality)
+        lam, mse_plain = (t.to(batch.device) for t in self.slope.at(quality))
         mse = ((out.x_hat - batch) * 255.0).pow(2).flatten(1).mean(1)
         bpp = out.bits / float(batch.shape[-1] * batch.shape[-2])
-        loss = ((mse + self.gamma * lam * bpp) / mse_plain).mean()
-        psnr = (10 * torch.log10(255.0**2 / mse.detach().clamp_min(1e-6))).mean()
-        return loss, {"loss": float(loss), "mse": float(mse.mean()), "bpp": float(bpp.mean()), "psnr": float(psnr)}
+        excess = ((out.code_raw - out.code_raw.clamp(0, 1)) * 255.0).pow(2).flatten(1).mean(1)
+        loss = ((mse + self.gamma * lam * bpp + excess) / mse_plain).mean()
+        m = mse.detach()
+        logs = {"loss": float(loss.detach()), "mse": float(m.mean()), "bpp": float(bpp.detach().mean()),
+                "psnr": float((10 * torch.log10(255.0**2 / m.clamp_min(1e-6))).mean())}
+        return loss, logs
+
+    def __call__(self, model: nn.Module, batch: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
+        return self.loss_at(model, batch, self.sample_quality(batch.shape[0], step).to(batch.device))
 
 
 class RateRefitHook:
@@ -122,14 +134,20 @@ def _fixed_crops(ds: CropDataset, n: int, offset: int) -> Tensor:
 def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig) -> dict[str, Any]:
     """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs."""
     ds = CropDataset(sw.data, crop=sw.crop, seed=train_cfg.seed)
-    calib = _fixed_crops(CropDataset(sw.data, crop=256, seed=train_cfg.seed + 1), sw.calib_crops, 0)
+    calib = _fixed_crops(CropDataset(sw.data, crop=sw.calib_crop, seed=train_cfg.seed + 1), sw.calib_crops, 0)
     slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
     log.info("plain %s RD slope: %s", cfg.codec, slope)
+    seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
     hook = RateRefitHook(_fixed_crops(ds, sw.refit_crops, 10**9), sw.refit_every)
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")))
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=[hook], model_config=extra)
+    hooks: list = [hook]
+    if sw.lr_schedule == "cosine":
+        hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(200, train_cfg.steps // 10)))
+    elif sw.lr_schedule != "constant":
+        raise InputError(f"lr_schedule must be 'cosine' or 'constant', got {sw.lr_schedule!r}")
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=hooks, model_config=extra)
     result = trainer.fit()
     Path(train_cfg.out_dir).mkdir(parents=True, exist_ok=True)
     return {**result, "rate_refits": hook.history}

@@ -17,9 +17,11 @@ from neuralwrap.train.checkpoint import (
 from neuralwrap.train.data import InfiniteSampler, seed_everything, seed_worker
 from neuralwrap.train.distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, resolve_device
 from neuralwrap.train.ema import EMA
+from neuralwrap.train.schedules import CosineLRHook, cosine_lr
 from neuralwrap.train.engine import Hook, LossFn, OptimizerFactory, TrainConfig, Trainer
 
 __all__ = [
+    "CosineLRHook",
     "EMA",
     "FORMAT_VERSION",
     "DistInfo",
@@ -35,6 +37,7 @@ __all__ = [
     "barrier",
     "capture_rng_state",
     "cleanup",
+    "cosine_lr",
     "init_distributed",
     "latest_checkpoint",
     "list_checkpoints",

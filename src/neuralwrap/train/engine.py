@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,9 @@ class TrainConfig:
     """Shuffle the dataset each epoch (deterministically from seed and epoch)."""
     find_unused_parameters: bool = False
     """Passed to DistributedDataParallel (set True if some parameters get no gradient)."""
+    max_seconds: float | None = None
+    """Wall-clock budget of this invocation in seconds: stop early (with a checkpoint) once spent;
+    a later run resumes toward ``steps``. None = no limit."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -201,8 +205,13 @@ class Trainer:
         self._open_outputs(start)
         bar = tqdm(total=cfg.steps, initial=start, desc="train", dynamic_ncols=True,
                    disable=not (cfg.progress and self.dist.is_main))
+        t_start = time.monotonic()
         try:
             for step in range(start, cfg.steps):
+                if cfg.max_seconds is not None and step > start and self._out_of_time(t_start, step - start):
+                    log.info("time budget of %.0f s spent at step %d", cfg.max_seconds, step)
+                    self._flush_logs()
+                    break
                 self._one_step(next(batches), step)
                 bar.update(1)
                 if (cfg.log_every and self.step % cfg.log_every == 0) or self.step == cfg.steps:
@@ -217,6 +226,15 @@ class Trainer:
                 self._writer.close()
                 self._writer = None
         return dict(self.logs)
+
+    def _out_of_time(self, t_start: float, done: int) -> bool:
+        """True once ``max_seconds`` is spent; ranks agree (checked every 10 steps when distributed)."""
+        if self.dist.distributed and done % 10:
+            return False
+        flag = torch.tensor([float(time.monotonic() - t_start > float(self.config.max_seconds or 0))])
+        if self.dist.distributed:
+            flag = all_reduce_mean(flag.to(self.device)).cpu()
+        return bool(flag.item() > 0)
 
     def _one_step(self, batch: Any, step: int) -> None:
         logs = self.train_step(_to_device(batch, self.device), step)
