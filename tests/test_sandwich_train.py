@@ -28,12 +28,24 @@ from sandwich_helpers import make_photo_folder, textured_image, tiny_config
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _train(tmp: Path, steps: int, out: str = "run", resume: bool = True) -> dict:
+class _Crash(Exception):
+    pass
+
+
+def _crash_at(step_to_crash: int):
+    def hook(trainer, step: int) -> None:
+        if step == step_to_crash:
+            raise _Crash(f"simulated crash at step {step}")
+
+    return hook
+
+
+def _train(tmp: Path, steps: int, out: str = "run", resume: bool = True, hooks=()) -> dict:
     data = make_photo_folder(tmp / "photos")
     tc = TrainConfig(steps=steps, batch_size=4, lr=2e-3, seed=1, out_dir=str(tmp / out), log_every=5,
                      ckpt_every=10, progress=False, tensorboard=True, resume=resume)
     sw = SandwichTrainConfig(data=str(data), crop=32, refit_every=10, refit_crops=4, calib_crops=4, calib_crop=64)
-    return train_sandwich(tiny_config(), tc, sw)
+    return train_sandwich(tiny_config(), tc, sw, hooks=hooks)
 
 
 def _losses(run: Path) -> list[float]:
@@ -97,10 +109,12 @@ def test_rate_refit_brings_proxy_close_to_real_bytes(trained: Path) -> None:
 
 def test_resume_continues_to_the_same_result(tmp_path: Path) -> None:
     _train(tmp_path, steps=20, out="a")
-    _train(tmp_path, steps=10, out="b")
-    _train(tmp_path, steps=20, out="b")  # resumes from step 10
+    with pytest.raises(_Crash):
+        _train(tmp_path, steps=20, out="b", hooks=[_crash_at(13)])  # last checkpoint: step 10
+    assert latest_checkpoint(tmp_path / "b").name == "ckpt_00000010.safetensors"
+    _train(tmp_path, steps=20, out="b")  # the same command again resumes from step 10
     a, b = _losses(tmp_path / "a"), _losses(tmp_path / "b")
-    assert np.allclose(a, b, rtol=1e-5), (a, b)
+    assert len(a) == len(b) == 4 and np.allclose(a, b, rtol=1e-5), (a, b)
 
 
 def test_exported_model_writes_standard_jpeg(trained: Path, tmp_path: Path) -> None:

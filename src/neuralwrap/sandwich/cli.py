@@ -103,7 +103,9 @@ def _add_files(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", default="1")
     p = sub.add_parser("bench", help="encode/decode throughput of pre + codec + post vs the plain codec")
     p.add_argument("--model", default="jpeg420")
-    p.add_argument("--size", default="768x512")
+    p.add_argument("--size", default="768x512", help="WxH of the synthetic test image (when --image is not given)")
+    p.add_argument("--image", default=str(_default_data("kodak") / "kodim01.png"),
+                   help="benchmark on this photo (default Kodak kodim01, 768x512; synthetic if missing)")
     p.add_argument("--quality", type=int, default=50)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--device", default="cpu")

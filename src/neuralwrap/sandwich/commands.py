@@ -46,8 +46,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                      max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
     sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
                              lr_schedule=args.lr_schedule)
+    from neuralwrap.train import cleanup
+
     t0 = time.time()
-    result = train_sandwich(cfg, tc, sw)
+    try:
+        result = train_sandwich(cfg, tc, sw)
+    finally:
+        cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
     result["wall_seconds"] = time.time() - t0
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the outputs
         return 0
@@ -165,7 +170,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError as exc:
         raise InputError(f"--size must be WxH, got {args.size!r}") from exc
-    result = bench(load_any(args.model, args.device), (h, w), args.quality, args.repeat)
+    image = None
+    if args.image and Path(args.image).is_file():
+        from neuralwrap.io.images import read_image
+
+        image = read_image(args.image)
+        h, w = image.shape[:2]
+    result = bench(load_any(args.model, args.device), (h, w), args.quality, args.repeat, image=image)
+    result["image"] = args.image if image is not None else "synthetic"
     text = json.dumps(result, indent=2)
     if args.out:
         from neuralwrap.io.atomic import atomic_write_bytes

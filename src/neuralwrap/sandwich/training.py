@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ class SandwichTrainConfig:
     calib_crops: int = 24
     """Number of training crops used to measure the plain codec's RD slope."""
     calib_crop: int = 256
-    """Size in pixels of those crops."""
+    """Size in pixels of those crops (smaller when no training photo is that large)."""
     lr_schedule: str = "cosine"
     """"cosine" (warm-up then cosine decay to 5% over the run's steps) or "constant"."""
 
@@ -131,10 +132,15 @@ def _fixed_crops(ds: CropDataset, n: int, offset: int) -> Tensor:
     return torch.stack([ds[offset + i] for i in range(n)])
 
 
-def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig) -> dict[str, Any]:
-    """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs."""
+def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig,
+                   hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> dict[str, Any]:
+    """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
+
+    ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
+    """
     ds = CropDataset(sw.data, crop=sw.crop, seed=train_cfg.seed)
-    calib = _fixed_crops(CropDataset(sw.data, crop=sw.calib_crop, seed=train_cfg.seed + 1), sw.calib_crops, 0)
+    calib_size = min(sw.calib_crop, max(min(im.shape[:2]) for im in ds.images))  # small photos: smaller crops
+    calib = _fixed_crops(CropDataset(sw.data, crop=calib_size, seed=train_cfg.seed + 1), sw.calib_crops, 0)
     slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
     log.info("plain %s RD slope: %s", cfg.codec, slope)
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
@@ -142,12 +148,12 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     hook = RateRefitHook(_fixed_crops(ds, sw.refit_crops, 10**9), sw.refit_every)
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")))
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
-    hooks: list = [hook]
+    all_hooks: list[Callable[[Trainer, int], None]] = [hook]
     if sw.lr_schedule == "cosine":
-        hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(200, train_cfg.steps // 10)))
+        all_hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(200, train_cfg.steps // 10)))
     elif sw.lr_schedule != "constant":
         raise InputError(f"lr_schedule must be 'cosine' or 'constant', got {sw.lr_schedule!r}")
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=hooks, model_config=extra)
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=[*all_hooks, *hooks], model_config=extra)
     result = trainer.fit()
     Path(train_cfg.out_dir).mkdir(parents=True, exist_ok=True)
     return {**result, "rate_refits": hook.history}

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
@@ -121,21 +122,22 @@ def _make_boxes(rng: np.random.Generator) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float64)
 
 
-def _value_noise(p: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """Trilinear value noise: points ``(M, 3)`` (lattice units) → ``(M, C)`` from a periodic ``(G, G, G, C)`` table."""
-    g = table.shape[0]
-    i0 = torch.floor(p)
-    f = p - i0
-    f = f * f * (3 - 2 * f)
-    i0 = i0.long()
-    out = torch.zeros(p.shape[0], table.shape[-1], dtype=p.dtype)
-    for dx in (0, 1):
-        for dy in (0, 1):
-            for dz in (0, 1):
-                w = (f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1]) * (f[:, 2] if dz else 1 - f[:, 2])
-                idx = ((i0[:, 0] + dx) % g, (i0[:, 1] + dy) % g, (i0[:, 2] + dz) % g)
-                out += w[:, None] * table[idx]
-    return out
+def _value_noise(p: torch.Tensor, vol: torch.Tensor) -> torch.Tensor:
+    """Trilinear value noise: points ``(M, 3)`` (lattice units) → ``(M, C)`` from a periodic lattice.
+
+    ``vol`` is :func:`_noise_volume`'s ``(1, C, G+1, G+1, G+1)`` wrap-padded table (period G).
+    """
+    g = vol.shape[-1] - 1
+    grid = (torch.remainder(p, float(g)) * (2.0 / g) - 1.0).flip(-1).reshape(1, 1, 1, -1, 3)
+    return F.grid_sample(vol, grid.to(vol.dtype), mode="bilinear", align_corners=True)[0, :, 0, 0].T
+
+
+def _noise_volume(table: torch.Tensor) -> torch.Tensor:
+    """``(G, G, G, C)`` random table → wrap-padded ``(1, C, G+1, G+1, G+1)`` volume for :func:`_value_noise`."""
+    vol = torch.cat([table, table[:1]], 0)
+    vol = torch.cat([vol, vol[:, :1]], 1)
+    vol = torch.cat([vol, vol[:, :, :1]], 2)
+    return vol.permute(3, 0, 1, 2)[None].contiguous()
 
 
 def _albedo(points: torch.Tensor, normals: torch.Tensor, kind: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
@@ -181,10 +183,10 @@ def _hit_boxes(o: torch.Tensor, d: torch.Tensor, boxes: torch.Tensor) -> tuple[t
     return t, normal, b
 
 
-def _hit_ellipsoids(o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nearest ellipsoid hit: ``(t (M,), normal (M,3))``; ellipsoids ``(E, 2, 3)`` = [centre, radii]."""
+def _hit_ellipsoids(o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Nearest ellipsoid hit: ``(t (M,), normal (M,3), index (M,))``; ellipsoids ``(E, 2, 3)`` = [centre, radii]."""
     if ell.shape[0] == 0:
-        return torch.full((o.shape[0],), _FAR, dtype=o.dtype), torch.zeros_like(o)
+        return torch.full((o.shape[0],), _FAR, dtype=o.dtype), torch.zeros_like(o), torch.zeros(o.shape[0], dtype=torch.long)
     oc = (o[:, None] - ell[None, :, 0]) / ell[None, :, 1]
     dd = d[:, None] / ell[None, :, 1]
     a, b, c = (dd * dd).sum(-1), (oc * dd).sum(-1), (oc * oc).sum(-1) - 1
@@ -192,9 +194,9 @@ def _hit_ellipsoids(o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor) -> tupl
     t = (-b - torch.sqrt(disc.clamp_min(0))) / a
     t = torch.where((disc > 0) & (t > 1e-4), t, torch.full_like(t, _FAR))
     t, e = t.min(dim=1)
-    p = o + t[:, None] * d
+    p = o + t.clamp(max=1e3)[:, None] * d
     normal = (p - ell[e, 0]) / ell[e, 1] ** 2
-    return t, normal / normal.norm(dim=-1, keepdim=True).clamp_min(_EPS)
+    return t, normal / normal.norm(dim=-1, keepdim=True).clamp_min(_EPS), e
 
 
 def _people(rng: np.random.Generator, center: np.ndarray, target: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +261,7 @@ def _render(
     o = torch.from_numpy(-R.T @ t).to(_DT).expand_as(d)
     tb, nb, bi = _hit_boxes(o, d, boxes)
     tg = torch.where(d[:, 2] < -_EPS, -o[:, 2] / d[:, 2].clamp(max=-_EPS), torch.full_like(tb, _FAR))
-    te, ne = _hit_ellipsoids(o, d, ells)
+    te, ne, e = _hit_ellipsoids(o, d, ells)
     tt = torch.stack([tg, tb, te], -1)
     tmin, which = tt.min(-1)
     hit = tmin < _FAR / 2
@@ -268,7 +270,6 @@ def _render(
     kind = torch.where(which == 0, 0, torch.where(bi < 3, 1, 2))
     alb = _albedo(p, normal, kind, table)
     if ells.shape[0]:
-        _, e = _hit_ellipsoids_index(o, d, ells)
         alb = torch.where((which == 2)[:, None], ell_cols[e] * (0.8 + 0.4 * _value_noise(p * 6.0, table)), alb)
     sdir, sun, sky = _sun(app)
     lit = _shadow(p + normal * 1e-3, sdir, boxes, ells)
@@ -281,22 +282,11 @@ def _render(
     return (img.numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8), mask.numpy(), z.numpy().astype(np.float32)
 
 
-def _hit_ellipsoids_index(o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Like :func:`_hit_ellipsoids` but returns ``(t, index)`` of the nearest ellipsoid."""
-    oc = (o[:, None] - ell[None, :, 0]) / ell[None, :, 1]
-    dd = d[:, None] / ell[None, :, 1]
-    a, b, c = (dd * dd).sum(-1), (oc * dd).sum(-1), (oc * oc).sum(-1) - 1
-    disc = b * b - a * c
-    t = (-b - torch.sqrt(disc.clamp_min(0))) / a
-    t = torch.where((disc > 0) & (t > 1e-4), t, torch.full_like(t, _FAR))
-    return t.min(dim=1)
-
-
 def _shadow(p: torch.Tensor, sdir: torch.Tensor, boxes: torch.Tensor, ells: torch.Tensor) -> torch.Tensor:
     """1 where the point sees the sun, 0 where a box or figure blocks it; ``(M,)``."""
     d = sdir.expand_as(p)
     tb, _, _ = _hit_boxes(p, d, boxes)
-    te, _ = _hit_ellipsoids(p, d, ells)
+    te, _, _ = _hit_ellipsoids(p, d, ells)
     return ((tb >= _FAR / 2) & (te >= _FAR / 2)).to(p.dtype)
 
 
@@ -345,7 +335,7 @@ def make_landmark(
         raise InputError(f"make_landmark needs num_photos >= 1 and size >= 16x16, got {num_photos}, {width}x{height}")
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    table = torch.rand(32, 32, 32, 3, generator=gen, dtype=_DT)
+    table = _noise_volume(torch.rand(32, 32, 32, 3, generator=gen, dtype=_DT))
     boxes_np = _make_boxes(rng)
     boxes = torch.from_numpy(boxes_np).to(_DT)
     scene = SyntheticLandmark(boxes=boxes_np, seed=seed)
