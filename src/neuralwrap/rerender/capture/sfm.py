@@ -48,19 +48,20 @@ class SfmOptions:
     init_min_num_inliers: int = 50
     """Inliers needed by the initial pair (COLMAP's default 100 is too strict for small photos)."""
     init_min_tri_angle: float = 4.0
-    """Minimum triangulation angle (degrees) of the initial pair (COLMAP: 16; internet photos of a distant
-    landmark rarely reach that: Sacré-Cœur registered 3 / 7 with 16, 7 / 7 with 4)."""
+    """Minimum triangulation angle (degrees) of the initial pair in the relaxed trials (COLMAP: 16; internet
+    photos of a distant landmark rarely reach 16: Sacré-Cœur registered 3 / 7 with it, 7 / 7 with 4)."""
     abs_pose_min_num_inliers: int = 15
-    """2D–3D inliers needed to register a further photo (COLMAP: 30)."""
+    """2D–3D inliers needed to register a further photo in the relaxed trials (COLMAP: 30)."""
     keep_two_view_tracks: bool = True
-    """Triangulate points seen by only two photos too (more points for small collections)."""
+    """Relaxed trials also triangulate points seen by only two photos (more points for small collections)."""
     num_threads: int = -1
     """CPU threads for pycolmap (-1 = all)."""
     seed: int = 0
     """Random seed of the mapper (RANSAC). Multi-threaded matching/mapping is still not bit-repeatable."""
     mapping_trials: int = 3
-    """Incremental mapping is retried (seeds ``seed, seed+1, …``) while some photos stay unregistered; the
-    model registering most photos wins (mapping takes seconds; one unlucky initial pair can strand a small set)."""
+    """Incremental mapping runs first with COLMAP's strict defaults; while some photos stay unregistered it is
+    retried with the relaxed settings below (seeds ``seed+1, …``). The model registering most photos wins
+    (strict first because relaxed registration accepts weaker poses: one end-of-arc synthetic photo got 5°)."""
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _match(pc: Any, db: Path, how: str, o: SfmOptions) -> None:
         pc.match_sequential(db, matching_options=matching, pairing_options=pairing, device=pc.Device.cpu)
 
 
-def _map(pc: Any, db: Path, image_dir: Path, out: Path, o: SfmOptions, seed: int) -> dict[int, Any]:
+def _map(pc: Any, db: Path, image_dir: Path, out: Path, o: SfmOptions, seed: int, relaxed: bool) -> dict[int, Any]:
     opts = pc.IncrementalPipelineOptions()
     opts.min_model_size = min(3, o.min_registered)
     opts.num_threads = o.num_threads
@@ -151,9 +152,10 @@ def _map(pc: Any, db: Path, image_dir: Path, out: Path, o: SfmOptions, seed: int
     opts.mapper.random_seed = seed
     opts.triangulation.random_seed = seed
     opts.mapper.init_min_num_inliers = o.init_min_num_inliers
-    opts.mapper.init_min_tri_angle = o.init_min_tri_angle
-    opts.mapper.abs_pose_min_num_inliers = o.abs_pose_min_num_inliers
-    opts.triangulation.ignore_two_view_tracks = not o.keep_two_view_tracks
+    if relaxed:
+        opts.mapper.init_min_tri_angle = o.init_min_tri_angle
+        opts.mapper.abs_pose_min_num_inliers = o.abs_pose_min_num_inliers
+        opts.triangulation.ignore_two_view_tracks = not o.keep_two_view_tracks
     out.mkdir(parents=True, exist_ok=True)
     return pc.incremental_mapping(db, image_dir, out, options=opts)
 
@@ -180,8 +182,8 @@ def run_sfm(image_dir: str | os.PathLike[str], names: list[str], out_dir: str | 
     _match(pc, db, how, o)
     best: dict[int, Any] = {}
     for trial in range(max(1, o.mapping_trials)):
-        log.info("SfM: incremental mapping (trial %d)", trial + 1)
-        models = _map(pc, db, image_dir, out / f"models{trial}", o, o.seed + trial)
+        log.info("SfM: incremental mapping (trial %d, %s)", trial + 1, "relaxed" if trial else "strict")
+        models = _map(pc, db, image_dir, out / f"models{trial}", o, o.seed + trial, relaxed=trial > 0)
         if _num_reg(models) > _num_reg(best):
             best = models
         if _num_reg(best) == len(names):
