@@ -19,16 +19,22 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from neuralwrap.errors import NeuralwrapError  # noqa: E402
-from neuralwrap.rerender import RerenderDataset  # noqa: E402
-from neuralwrap.rerender.capture import (  # noqa: E402
-    CaptureConfig, DeepLabSegmenter, SfmOptions, load_sparse, mask_iou, rotation_errors_deg, run_capture,
+from neuralwrap.errors import NeuralwrapError
+from neuralwrap.rerender import RerenderDataset
+from neuralwrap.rerender.capture import (
+    CaptureConfig,
+    DeepLabSegmenter,
+    SfmOptions,
+    load_sparse,
+    mask_iou,
+    rotation_errors_deg,
+    run_capture,
 )
-from neuralwrap.rerender.capture.alignment import umeyama  # noqa: E402
-from neuralwrap.synthetic import make_landmark, write_landmark  # noqa: E402
+from neuralwrap.rerender.capture.alignment import umeyama
+from neuralwrap.synthetic import make_landmark, write_landmark
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -114,6 +120,8 @@ def _figures(work: Path, tag: str) -> None:
         ax.scatter(xyz[ok, 0], xyz[ok, 1], xyz[ok, 2], c=rgb[ok] / 255, s=0.3, linewidths=0)
         ax.scatter(centres[:, 0], centres[:, 1], centres[:, 2], c="red", s=8)
         ax.view_init(elev=elev, azim=azim)
+        allp = np.concatenate([xyz[ok], centres])
+        ax.set_box_aspect(np.ptp(allp, axis=0) + 1e-6)  # equal scale on all axes
         ax.set_title(title)
         ax.set_axis_off()
     fig.suptitle(f"{tag}: {len(model.xyz)} sparse / {n_dense} dense points ({ok.sum()} shown); red = cameras")

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from neuralwrap.rerender import RerenderDataset
-from neuralwrap.rerender.capture import CaptureConfig, DensifyOptions, SfmOptions, load_sparse, rotation_errors_deg, run_capture
+from neuralwrap.rerender.capture import (
+    CaptureConfig,
+    DensifyOptions,
+    SfmOptions,
+    load_sparse,
+    rotation_errors_deg,
+    run_capture,
+)
 from neuralwrap.rerender.cli import main
 from neuralwrap.synthetic import make_landmark, write_landmark
 

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender import FORMAT_VERSION, Frame, PinholeCamera, RerenderDataset, write_frame, write_index
+from neuralwrap.rerender import (
+    FORMAT_VERSION,
+    Frame,
+    PinholeCamera,
+    RerenderDataset,
+    write_frame,
+    write_index,
+)
 
 
 def _frame(name: str, with_extras: bool) -> Frame:

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender.capture.masks import PERSON, VOC_LABELS, DeepLabSegmenter, SegmenterUnavailable, mask_iou
+from neuralwrap.rerender.capture.masks import (
+    PERSON,
+    VOC_LABELS,
+    DeepLabSegmenter,
+    SegmenterUnavailable,
+    mask_iou,
+)
 
 MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "models" / "deeplabv3_mnv2_pascal_quant.tflite"
 

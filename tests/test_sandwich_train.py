@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from PIL import Image
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
 from neuralwrap.metrics.psnr import psnr
-from neuralwrap.sandwich import load_model_file, save_model_file, train_sandwich
+from neuralwrap.sandwich import load_model_file, train_sandwich
 from neuralwrap.sandwich.cli import main
 from neuralwrap.sandwich.codec import decode_file
 from neuralwrap.sandwich.training import SandwichTrainConfig
@@ -150,6 +149,11 @@ def test_cli_encode_decode_and_errors(trained: Path, tmp_path: Path, capsys: pyt
     src = tmp_path / "in.png"
     Image.fromarray(textured_image(64, 80, 3)).save(src)
     assert main(["encode", str(src), str(tmp_path / "o.jpg"), "--model", str(model), "--quality", "40"]) == 0
+    calibrated = tmp_path / "cal.safetensors"
+    assert main(["calibrate", str(model), str(calibrated), "--data", str(trained / "photos"), "--crop", "32",
+                 "--crops", "4"]) == 0
+    assert load_model_file(calibrated).encode(textured_image(64, 80, 3), 40) == load_model_file(model).encode(
+        textured_image(64, 80, 3), 40)  # calibration touches only the rate correction
     assert main(["encode", str(src), str(tmp_path / "o.webp"), "--model", str(model), "--quality", "40"]) == 2
     assert "use an output name ending in .jpg" in capsys.readouterr().err
     assert not (tmp_path / "o.webp").exists()

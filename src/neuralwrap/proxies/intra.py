@@ -187,7 +187,7 @@ def _rate_scale(step: Tensor, p: dict) -> Tensor:
 
 
 def intra_rate(out: IntraProxyOutput, codec: str = "heif") -> Tensor:
-    """Estimated file size in bits ``(B,)`` of the real ``codec`` 4:2:0 (rough; see docs/benchmarks/proxy.md).
+    """Estimated file size in bits ``(B,)`` of the real ``codec`` 4:2:0 (rough; see docs/BENCHMARKS.md).
 
     ``bits = scale(step) * w . features`` with ``w`` fitted by NNLS and ``scale`` a per-quality correction.
     """

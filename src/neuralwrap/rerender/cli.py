@@ -11,7 +11,7 @@ from typing import Any
 
 from neuralwrap.errors import NeuralwrapError
 
-__all__ = ["main", "entry"]
+__all__ = ["entry", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,7 +61,12 @@ class _Bars:
 
 
 def _capture(args: argparse.Namespace) -> int:
-    from neuralwrap.rerender.capture import CaptureConfig, DensifyOptions, SfmOptions, run_capture
+    from neuralwrap.rerender.capture import (
+        CaptureConfig,
+        DensifyOptions,
+        SfmOptions,
+        run_capture,
+    )
 
     cfg = CaptureConfig(sfm=SfmOptions(max_image_size=args.sift_max_image_size, single_camera=args.single_camera),
                         densify=DensifyOptions(max_size=args.dense_size), dense=not args.no_dense, mvs=args.mvs,

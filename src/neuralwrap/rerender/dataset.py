@@ -32,7 +32,7 @@ from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
 from neuralwrap.rerender.camera import PinholeCamera
 
-__all__ = ["FORMAT_VERSION", "Frame", "write_frame", "write_index", "RerenderDataset", "encode_normals", "decode_normals"]
+__all__ = ["FORMAT_VERSION", "Frame", "RerenderDataset", "decode_normals", "encode_normals", "write_frame", "write_index"]
 
 #: version of the on-disk format; readers refuse other versions
 FORMAT_VERSION: int = 1

@@ -7,7 +7,6 @@ without a subprocess. Library errors become one-line messages and exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import warnings
@@ -101,6 +100,13 @@ def _add_files(sub: argparse._SubParsersAction) -> None:
     p.add_argument("output")
     p.add_argument("--name", required=True)
     p.add_argument("--version", default="1")
+    p = sub.add_parser("calibrate", help="refit a model's rate-proxy correction to the real codec (weights unchanged)")
+    p.add_argument("model", help="model file (.safetensors) or shipped name")
+    p.add_argument("output", help="where to write the recalibrated model file")
+    p.add_argument("--data", default=str(_default_data("train")))
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--crops", type=int, default=32)
+    p.add_argument("--seed", type=int, default=7)
     p = sub.add_parser("bench", help="encode/decode throughput of pre + codec + post vs the plain codec")
     p.add_argument("--model", default="jpeg420")
     p.add_argument("--size", default="768x512", help="WxH of the synthetic test image (when --image is not given)")

@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -192,4 +191,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     report = run_demo(Path(args.out), Path(args.data), args.images)
     print(f"demo written to {args.out}/ (report: {report})")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Refit a model's rate-proxy correction against the real codec on training crops (weights untouched)."""
+    from neuralwrap.sandwich.codec import save_model_file
+    from neuralwrap.sandwich.training import RateRefitHook, fixed_training_crops
+    from neuralwrap.train import load_weights
+
+    sc = load_any(args.model)
+    crops = fixed_training_crops(args.data, args.crop, args.crops, seed=args.seed)
+    hook = RateRefitHook(crops, every=1)
+    before = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
+    after = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
+    from neuralwrap.sandwich.zoo import zoo_path
+
+    src = Path(args.model) if args.model.endswith(".safetensors") else zoo_path(args.model)
+    extra = {k: v for k, v in load_weights(src).config.items() if k not in ("name", "version", "sandwich")}
+    extra["rate_calibration"] = {"data": args.data, "crop": args.crop, "crops": args.crops, "seed": args.seed,
+                                 "median_rel_err_before": before, "median_rel_err_after": after}
+    import torch
+
+    model = sc.model.to(memory_format=torch.contiguous_format)
+    path = save_model_file(args.output, model, sc.name, sc.version, extra)
+    print(json.dumps({"output": str(path), "median_rel_err_before": before, "median_rel_err_after": after}))
     return 0

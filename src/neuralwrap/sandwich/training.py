@@ -29,7 +29,7 @@ from neuralwrap.sandwich.models import Sandwich
 from neuralwrap.errors import InputError
 from neuralwrap.train import CosineLRHook, Trainer, TrainConfig, seed_everything
 
-__all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "train_sandwich"]
+__all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "fixed_training_crops", "train_sandwich"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ class SandwichTrainConfig:
     """Steps between refits of the rate-proxy correction against the real codec (0 = never)."""
     refit_crops: int = 16
     """Number of fixed training crops encoded with the real codec at each refit."""
+    refit_crop: int = 256
+    """Size in pixels of those crops: larger than the training crops, since the file-size overheads of a
+    128-pixel crop bias the correction (smaller when no training photo is that large)."""
     calib_crops: int = 24
     """Number of training crops used to measure the plain codec's RD slope."""
     calib_crop: int = 256
@@ -96,8 +99,9 @@ class RateRefitHook:
         self.history: list[dict[str, Any]] = []
 
     @torch.no_grad()
-    def refit(self, model: Sandwich) -> dict[str, float]:
-        """One refit; returns the median relative error of the corrected proxy before the update."""
+    def refit(self, model: Sandwich, momentum: float = 0.5) -> dict[str, float]:
+        """One refit; returns the median relative error of the corrected proxy before the update.
+        ``momentum`` 0 sets each bin straight to the measured median log-ratio."""
         cfg = model.cfg
         lo, hi = cfg.quality_range
         device = next(model.parameters()).device
@@ -116,7 +120,8 @@ class RateRefitHook:
         real = real_bits(code8, qual.int().tolist(), cfg.codec, cfg.subsampling)
         corrected = (bits * model.rate_correction(qual)).cpu().numpy()
         err = float(np.median(np.abs(corrected - real) / real))
-        model.rate_log_corr.copy_(refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr))
+        model.rate_log_corr.copy_(
+            refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr, momentum=momentum))
         model.train(was_training)
         return {"rate_rel_err": err}
 
@@ -132,6 +137,13 @@ def _fixed_crops(ds: CropDataset, n: int, offset: int) -> Tensor:
     return torch.stack([ds[offset + i] for i in range(n)])
 
 
+def fixed_training_crops(data: str, size: int, n: int, seed: int, offset: int = 0) -> Tensor:
+    """``n`` reproducible ``(3, s, s)`` training crops, ``s = min(size, largest photo side that fits)``."""
+    probe = CropDataset(data, crop=1, seed=seed, length=1)
+    side = min(size, max(min(im.shape[:2]) for im in probe.images))
+    return _fixed_crops(CropDataset(data, crop=side, seed=seed), n, offset)
+
+
 def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig,
                    hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> dict[str, Any]:
     """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
@@ -139,13 +151,14 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
     """
     ds = CropDataset(sw.data, crop=sw.crop, seed=train_cfg.seed)
-    calib_size = min(sw.calib_crop, max(min(im.shape[:2]) for im in ds.images))  # small photos: smaller crops
-    calib = _fixed_crops(CropDataset(sw.data, crop=calib_size, seed=train_cfg.seed + 1), sw.calib_crops, 0)
+    calib = fixed_training_crops(sw.data, sw.calib_crop, sw.calib_crops, seed=train_cfg.seed + 1)
     slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
     log.info("plain %s RD slope: %s", cfg.codec, slope)
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
-    hook = RateRefitHook(_fixed_crops(ds, sw.refit_crops, 10**9), sw.refit_every)
+    # refit crops: fixed, disjoint from the calibration crops (other seed), larger than training crops
+    hook = RateRefitHook(fixed_training_crops(sw.data, sw.refit_crop, sw.refit_crops, seed=train_cfg.seed + 2),
+                         sw.refit_every)
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")))
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
     all_hooks: list[Callable[[Trainer, int], None]] = [hook]

@@ -28,19 +28,19 @@ class ZooEntry:
 #: name → entry. Regenerate sha256 with ``sha256sum src/neuralwrap/sandwich/pretrained/*.safetensors``.
 ZOO: dict[str, ZooEntry] = {
     "jpeg420": ZooEntry(
-        "jpeg420", "f036dacfc4d37ed22dbd8470938f9cb056df1837eed283af25e29c2603df4d0c",
+        "jpeg420", "042c342ca45d954b3fb5ab7786e51b5dd0094b83085db2bc27405b4c6ee8953b",
         "JPEG 4:2:0 (optimised Huffman), q 5-95: slim pre (57K) + post (488K)",
     ),
     "jpeg420-postonly": ZooEntry(
-        "jpeg420-postonly", "7659ac43de38c1559f911aa28d40f864168f46f45182af780f39fcfce9ac5517",
+        "jpeg420-postonly", "9f4a2b2cb634471229fedb5770e531c1d037277387030a22ce1aabee21ad4711",
         "baseline: JPEG 4:2:0 post-processor only (543K, same size and budget as jpeg420)",
     ),
     "jpeg444": ZooEntry(
-        "jpeg444", "1ab8928cb83f58312d93d0818cdc0d417b3700c6826b8e7942cb6957c1a005d1",
+        "jpeg444", "954d8f1d61dabe9ae20779a6cbf0dadc625432deaf98804c737009e20ebac8a3",
         "JPEG 4:4:4 (optimised Huffman), q 5-95: slim pre (57K) + post (488K)",
     ),
     "jpeg444-postonly": ZooEntry(
-        "jpeg444-postonly", "206b21676571929117a0879941fea9e15e50482f6f7003cd0cd459992df15a81",
+        "jpeg444-postonly", "150b16920da1f0786641813d2ade5bf160f5cc849da92f19742466118250132e",
         "baseline: JPEG 4:4:4 post-processor only (543K, same size and budget as jpeg444)",
     ),
 }

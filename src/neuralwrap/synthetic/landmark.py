@@ -30,7 +30,7 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import write_image
 
-__all__ = ["Appearance", "SyntheticView", "SyntheticLandmark", "make_landmark", "write_landmark", "look_at"]
+__all__ = ["Appearance", "SyntheticLandmark", "SyntheticView", "look_at", "make_landmark", "write_landmark"]
 
 log = logging.getLogger(__name__)
 

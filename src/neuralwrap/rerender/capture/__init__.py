@@ -1,11 +1,33 @@
 """Capture: photos → SfM (pycolmap) → undistortion → CPU densification → transient masks → deep framebuffers."""
 
 from neuralwrap.rerender.capture.alignment import rotation_errors_deg, umeyama
-from neuralwrap.rerender.capture.densify import DensifyOptions, PointCloud, densify, plane_sweep_depth
+from neuralwrap.rerender.capture.densify import (
+    DensifyOptions,
+    PointCloud,
+    densify,
+    plane_sweep_depth,
+)
 from neuralwrap.rerender.capture.inputs import PhotoInfo, scan_photos
-from neuralwrap.rerender.capture.masks import PERSON, DeepLabSegmenter, SegmenterUnavailable, mask_iou
-from neuralwrap.rerender.capture.pipeline import STEPS, CaptureConfig, default_model_path, run_capture
-from neuralwrap.rerender.capture.sfm import SfmOptions, SfmResult, SparseModel, load_sparse, run_sfm, undistort
+from neuralwrap.rerender.capture.masks import (
+    PERSON,
+    DeepLabSegmenter,
+    SegmenterUnavailable,
+    mask_iou,
+)
+from neuralwrap.rerender.capture.pipeline import (
+    STEPS,
+    CaptureConfig,
+    default_model_path,
+    run_capture,
+)
+from neuralwrap.rerender.capture.sfm import (
+    SfmOptions,
+    SfmResult,
+    SparseModel,
+    load_sparse,
+    run_sfm,
+    undistort,
+)
 from neuralwrap.rerender.capture.splat import PointSplatter, SplatOutput, splat_points
 
 __all__ = [

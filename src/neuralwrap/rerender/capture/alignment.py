@@ -6,7 +6,7 @@ import numpy as np
 
 from neuralwrap.errors import InputError
 
-__all__ = ["umeyama", "rotation_errors_deg"]
+__all__ = ["rotation_errors_deg", "umeyama"]
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ from neuralwrap.errors import InputError
 from neuralwrap.rerender.camera import PinholeCamera
 from neuralwrap.rerender.capture.sfm import SparseModel
 
-__all__ = ["DensifyOptions", "PointCloud", "plane_sweep_depth", "densify", "colmap_mvs_available", "colmap_mvs"]
+__all__ = ["DensifyOptions", "PointCloud", "colmap_mvs", "colmap_mvs_available", "densify", "plane_sweep_depth"]
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _gray(img: torch.Tensor) -> torch.Tensor:
 
 def _ncc_stats(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
     """NCC over ``k×k`` windows of ``a (1,1,H,W)`` against ``b (D,1,H,W)`` → ``(D, H, W)``."""
-    pool = lambda x: F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)  # noqa: E731
+    pool = lambda x: F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)
     ma, mb = pool(a), pool(b)
     va, vb = pool(a * a) - ma * ma, pool(b * b) - mb * mb
     cov = pool(a * b) - ma * mb

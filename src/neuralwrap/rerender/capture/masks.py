@@ -21,7 +21,7 @@ from PIL import Image
 
 from neuralwrap.errors import InputError, NeuralwrapError
 
-__all__ = ["PERSON", "TRANSIENT_CLASSES", "VOC_LABELS", "SegmenterUnavailable", "DeepLabSegmenter", "mask_iou"]
+__all__ = ["PERSON", "TRANSIENT_CLASSES", "VOC_LABELS", "DeepLabSegmenter", "SegmenterUnavailable", "mask_iou"]
 
 log = logging.getLogger(__name__)
 

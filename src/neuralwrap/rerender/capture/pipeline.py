@@ -31,14 +31,25 @@ import torch
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
-from neuralwrap.rerender.capture.densify import DensifyOptions, PointCloud, colmap_mvs, colmap_mvs_available, densify
+from neuralwrap.rerender.capture.densify import (
+    DensifyOptions,
+    PointCloud,
+    colmap_mvs,
+    colmap_mvs_available,
+    densify,
+)
 from neuralwrap.rerender.capture.inputs import scan_photos
-from neuralwrap.rerender.capture.masks import VOC_LABELS, DeepLabSegmenter, SegmenterUnavailable, TRANSIENT_CLASSES
+from neuralwrap.rerender.capture.masks import (
+    TRANSIENT_CLASSES,
+    VOC_LABELS,
+    DeepLabSegmenter,
+    SegmenterUnavailable,
+)
 from neuralwrap.rerender.capture.sfm import SfmOptions, load_sparse, run_sfm, undistort
 from neuralwrap.rerender.capture.splat import splat_points
 from neuralwrap.rerender.dataset import Frame, write_frame, write_index
 
-__all__ = ["STEPS", "CaptureConfig", "Progress", "run_capture", "default_model_path"]
+__all__ = ["STEPS", "CaptureConfig", "Progress", "default_model_path", "run_capture"]
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +230,7 @@ def _step_densify(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureCo
     if cloud.normals is not None:
         arrays["normals"] = cloud.normals
     np.savez_compressed(tmp / "points.npz", **arrays)
-    return {"sparse_points": int(len(model.xyz)), "dense_points": int(len(cloud.xyz)) if cfg.dense else 0,
+    return {"sparse_points": len(model.xyz), "dense_points": len(cloud.xyz) if cfg.dense else 0,
             "method": method, "seconds": round(time.perf_counter() - t0, 2)}
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from neuralwrap.errors import InputError, NeuralwrapError
 from neuralwrap.rerender.camera import PinholeCamera
 
-__all__ = ["SfmOptions", "SfmResult", "SparseModel", "run_sfm", "undistort", "load_sparse", "choose_matching"]
+__all__ = ["SfmOptions", "SfmResult", "SparseModel", "choose_matching", "load_sparse", "run_sfm", "undistort"]
 
 log = logging.getLogger(__name__)
 

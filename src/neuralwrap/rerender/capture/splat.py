@@ -20,7 +20,7 @@ from torch import nn
 from neuralwrap.errors import InputError
 from neuralwrap.rerender.camera import PinholeCamera
 
-__all__ = ["SplatOutput", "splat_points", "PointSplatter"]
+__all__ = ["PointSplatter", "SplatOutput", "splat_points"]
 
 
 @dataclass
