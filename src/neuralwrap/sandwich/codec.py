@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.codecs.image import detect_format
 from neuralwrap.errors import CheckpointError, CodecError, InputError
 from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
 from neuralwrap.sandwich.config import SandwichConfig
@@ -153,10 +152,7 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> SandwichCo
 def decode_file(data: bytes, device: str | torch.device = "cpu") -> tuple[np.ndarray, SandwichTag | None]:
     """Decode any supported image file: with its shipped post-processor when its metadata names one,
     else plainly with a warning. Returns ``(HxWxC uint8, tag or None)``."""
-    fmt = detect_format(data)
-    if fmt is None:
-        raise CodecError("not a JPEG, WebP, AVIF or HEIF file")
-    fmt, tag = read_tag(data)
+    fmt, tag = read_tag(data)  # CodecError for anything that is not a JPEG, WebP, AVIF or HEIF file
     if tag is None:
         warnings.warn(f"file has no neuralwrap tag: decoded as a plain {fmt} image", stacklevel=2)
         return get_codec(fmt).decode(data), None

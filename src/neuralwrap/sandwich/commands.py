@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from neuralwrap.errors import InputError
+from neuralwrap.io.atomic import atomic_write_bytes
 
 log = logging.getLogger("neuralwrap.sandwich")
 
@@ -55,7 +56,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result["wall_seconds"] = time.time() - t0
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the outputs
         return 0
-    (Path(args.out) / "train_summary.json").write_text(json.dumps(result, indent=2, default=str))
+    atomic_write_bytes(Path(args.out) / "train_summary.json", json.dumps(result, indent=2, default=str).encode())
     if args.export:
         _export(Path(args.out), Path(args.export), args.name or Path(args.out).name, "1")
     print(json.dumps({k: v for k, v in result.items() if k != "rate_refits"}, default=str))
@@ -98,7 +99,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from neuralwrap.io.atomic import atomic_write_bytes
     from neuralwrap.io.images import read_image
 
     sc = load_any(args.model, args.device)
@@ -146,11 +146,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         images = dict(list(images.items())[: args.limit])
     spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
     if codec != first.codec:
-        from neuralwrap.sandwich.data import CropDataset
+        from neuralwrap.sandwich.data import fixed_training_crops, load_photos
         from neuralwrap.sandwich.transfer import match_conditioning
 
-        ds = CropDataset(args.train_data, crop=256, seed=123)
-        crops = [(ds[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in range(12)]
+        crops = [(c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+                 for c in fixed_training_crops(load_photos(args.train_data), 256, 12, seed=123)]
         spec.cond_quality = match_conditioning(codec, spec.qualities, crops,
                                                {"subsampling": first.subsampling, "optimize": True}, settings)
         log.warning("transfer %s → %s: networks told JPEG qualities %s", first.codec, codec, spec.cond_quality)
@@ -179,8 +179,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result["image"] = args.image if image is not None else "synthetic"
     text = json.dumps(result, indent=2)
     if args.out:
-        from neuralwrap.io.atomic import atomic_write_bytes
-
         atomic_write_bytes(args.out, text.encode())
     print(text)
     return 0
@@ -197,11 +195,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Refit a model's rate-proxy correction against the real codec on training crops (weights untouched)."""
     from neuralwrap.sandwich.codec import save_model_file
-    from neuralwrap.sandwich.training import RateRefitHook, fixed_training_crops
+    from neuralwrap.sandwich.data import fixed_training_crops, load_photos
+    from neuralwrap.sandwich.training import RateRefitHook
     from neuralwrap.train import load_weights
 
     sc = load_any(args.model)
-    crops = fixed_training_crops(args.data, args.crop, args.crops, seed=args.seed)
+    crops = fixed_training_crops(load_photos(args.data), args.crop, args.crops, seed=args.seed)
     hook = RateRefitHook(crops, every=1)
     before = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
     after = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]

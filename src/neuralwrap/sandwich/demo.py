@@ -56,5 +56,5 @@ def run_demo(out: Path, data: Path, n_images: int = 2, quality: int = 30) -> Pat
               "`eval/records.csv`, `eval/summary.json`; the `.jpg` files open in any viewer."]
     report = out / "report.md"
     atomic_write_bytes(report, "\n".join(lines).encode())
-    (out / "demo_summary.json").write_text(json.dumps({"image": name, "quality": quality}, indent=2))
+    atomic_write_bytes(out / "demo_summary.json", json.dumps({"image": name, "quality": quality}, indent=2).encode())
     return report

@@ -27,7 +27,6 @@ from neuralwrap.io.atomic import atomic_path
 from neuralwrap.metrics.plots import plot_rd
 from neuralwrap.nn import count_parameters, macs_per_pixel
 from neuralwrap.sandwich.codec import SandwichCodec
-from neuralwrap.sandwich.fileformat import read_tag
 
 __all__ = ["EvalSpec", "evaluate", "rate_honesty_by_quality", "plot_comparison", "model_complexity"]
 
@@ -75,19 +74,16 @@ class _QualityProbe(torch.nn.Module):
 
 def _sandwich_roundtrip(sc: SandwichCodec, spec: EvalSpec, honesty: list[dict[str, Any]], label: str):
     settings = dict(spec.settings or {})
-    codec = get_codec(spec.codec)
     own_codec = spec.codec == sc.config.codec
 
     def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
         cq = int((spec.cond_quality or {}).get(int(quality), quality))
         data, code = sc.encode_with_code(image, int(quality), codec=spec.codec, cond_quality=cq, **settings)
-        _, tag = read_tag(data)
-        decoded = codec.decode(data)
         if own_codec:
             pred, real = sc.proxy_bits(code, cq), 8.0 * len(data)
             honesty.append({"label": label, "quality": int(quality), "pred_bits": pred, "real_bits": real,
                             "rel_err": (pred - real) / real})
-        return data, sc.postprocess(decoded, tag.quality if tag else cq)
+        return data, sc.decode(data)
 
     return run
 
@@ -207,7 +203,7 @@ def plot_comparison(
         q = int(rec.quality)
         cq = int((spec.cond_quality or {}).get(q, q))
         data = sc.encode(img, q, codec=spec.codec, cond_quality=cq, **settings)
-        panels.append((f"{label} q={q}", sc.postprocess(get_codec(spec.codec).decode(data), cq),
+        panels.append((f"{label} q={q}", sc.decode(data),
                        f"{rec.bpp:.3f} bpp, {rec.psnr:.2f} dB"))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), constrained_layout=True)
     for ax, (title, im, sub) in zip(np.atleast_1d(axes), panels):

@@ -128,10 +128,14 @@ class Sandwich(nn.Module):
         """Decoded code image ``(B,code_ch,H,W)`` in [0,1] → reconstruction in [0,1]."""
         return self.post(decoded, quality).clamp(0, 1)
 
+    def _bin_position(self, quality: Tensor) -> Tensor:
+        """Fractional index of ``quality`` ``(B,)`` on the correction bins (clamped to the bins)."""
+        lo, hi = self.cfg.quality_range
+        return ((quality.float() - lo) / max(hi - lo, 1) * (self.cfg.rate_bins - 1)).clamp(0, self.cfg.rate_bins - 1)
+
     def rate_correction(self, quality: Tensor) -> Tensor:
         """Multiplicative correction of the proxy rate at ``quality`` ``(B,)`` (linear interpolation over bins)."""
-        lo, hi = self.cfg.quality_range
-        pos = ((quality.float() - lo) / max(hi - lo, 1) * (self.cfg.rate_bins - 1)).clamp(0, self.cfg.rate_bins - 1)
+        pos = self._bin_position(quality)
         i0 = pos.floor().long()
         i1 = (i0 + 1).clamp(max=self.cfg.rate_bins - 1)
         t = pos - i0.float()
@@ -140,9 +144,7 @@ class Sandwich(nn.Module):
 
     def rate_bin(self, quality: Tensor) -> Tensor:
         """Index of the nearest correction bin for each quality ``(B,)``."""
-        lo, hi = self.cfg.quality_range
-        pos = (quality.float() - lo) / max(hi - lo, 1) * (self.cfg.rate_bins - 1)
-        return pos.round().long().clamp(0, self.cfg.rate_bins - 1)
+        return self._bin_position(quality).round().long()
 
     def forward(self, x: Tensor, quality: Tensor) -> SandwichOutput:
         """Differentiable pass; ``x`` ``(B,in_ch,H,W)`` in [0,1], ``quality`` ``(B,)`` codec quality."""

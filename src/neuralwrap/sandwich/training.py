@@ -15,7 +15,6 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,12 +23,12 @@ from torch import Tensor, nn
 
 from neuralwrap.sandwich.calibration import RDSlope, fit_rd_slope, real_bits, refit_rate_correction
 from neuralwrap.sandwich.config import SandwichConfig
-from neuralwrap.sandwich.data import CropDataset
+from neuralwrap.sandwich.data import CropDataset, fixed_training_crops, load_photos
 from neuralwrap.sandwich.models import Sandwich
 from neuralwrap.errors import InputError
 from neuralwrap.train import CosineLRHook, Trainer, TrainConfig, seed_everything
 
-__all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "fixed_training_crops", "train_sandwich"]
+__all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "train_sandwich"]
 
 log = logging.getLogger(__name__)
 
@@ -133,31 +132,21 @@ class RateRefitHook:
                 trainer.log_scalar(f"rate/{k}", v)
 
 
-def _fixed_crops(ds: CropDataset, n: int, offset: int) -> Tensor:
-    return torch.stack([ds[offset + i] for i in range(n)])
-
-
-def fixed_training_crops(data: str, size: int, n: int, seed: int, offset: int = 0) -> Tensor:
-    """``n`` reproducible ``(3, s, s)`` training crops, ``s = min(size, largest photo side that fits)``."""
-    probe = CropDataset(data, crop=1, seed=seed, length=1)
-    side = min(size, max(min(im.shape[:2]) for im in probe.images))
-    return _fixed_crops(CropDataset(data, crop=side, seed=seed), n, offset)
-
-
 def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig,
                    hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> dict[str, Any]:
     """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
 
     ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
     """
-    ds = CropDataset(sw.data, crop=sw.crop, seed=train_cfg.seed)
-    calib = fixed_training_crops(sw.data, sw.calib_crop, sw.calib_crops, seed=train_cfg.seed + 1)
+    photos = load_photos(sw.data)  # decoded once, shared by the training, calibration and refit crops
+    ds = CropDataset(photos, crop=sw.crop, seed=train_cfg.seed)
+    calib = fixed_training_crops(photos, sw.calib_crop, sw.calib_crops, seed=train_cfg.seed + 1)
     slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
     log.info("plain %s RD slope: %s", cfg.codec, slope)
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
     # refit crops: fixed, disjoint from the calibration crops (other seed), larger than training crops
-    hook = RateRefitHook(fixed_training_crops(sw.data, sw.refit_crop, sw.refit_crops, seed=train_cfg.seed + 2),
+    hook = RateRefitHook(fixed_training_crops(photos, sw.refit_crop, sw.refit_crops, seed=train_cfg.seed + 2),
                          sw.refit_every)
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")))
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
@@ -168,5 +157,4 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
         raise InputError(f"lr_schedule must be 'cosine' or 'constant', got {sw.lr_schedule!r}")
     trainer = Trainer(model, objective, ds, train_cfg, hooks=[*all_hooks, *hooks], model_config=extra)
     result = trainer.fit()
-    Path(train_cfg.out_dir).mkdir(parents=True, exist_ok=True)
     return {**result, "rate_refits": hook.history}
