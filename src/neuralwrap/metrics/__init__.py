@@ -1,4 +1,4 @@
-"""Image-quality and rate-distortion metrics: PSNR/MSE, Bjøntegaard BD-rate/BD-PSNR, RD plots.
+"""Image-quality and rate-distortion metrics: PSNR/MSE, LPIPS, Bjøntegaard BD-rate/BD-PSNR, RD plots.
 
 Definitions follow DESIGN.md "Metrics": PSNR on 8-bit RGB with MSE over all pixels and channels (peak 255);
 BD-rate with piecewise-cubic (PCHIP) interpolation on log-rate over the overlapping quality range.
@@ -11,19 +11,25 @@ __all__ = [
     "bd_psnr",
     "bd_rate",
     "default_peak",
+    "load_lpips",
     "mse",
     "mse_torch",
     "plot_rd",
     "psnr",
     "psnr_at_bpp",
     "psnr_torch",
+    "vgg16_features",
 ]
 
 
 def __getattr__(name: str) -> object:
-    # matplotlib is imported lazily: plotting is optional for metric users.
+    # matplotlib and stlpips-pytorch are imported lazily: heavy, and optional for most metric users.
     if name == "plot_rd":
         from neuralwrap.metrics.plots import plot_rd
 
         return plot_rd
+    if name in ("load_lpips", "vgg16_features"):  # the function lpips() lives in neuralwrap.metrics.lpips
+        import importlib
+
+        return getattr(importlib.import_module("neuralwrap.metrics.lpips"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
