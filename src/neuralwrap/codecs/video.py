@@ -29,11 +29,12 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -44,6 +45,7 @@ import numpy as np
 from neuralwrap.codecs.base import VideoCodec, register_codec
 from neuralwrap.codecs.image import MAX_DECODE_PIXELS, _check_int, _parse_settings
 from neuralwrap.errors import CodecError, InputError, UnsupportedOptionError
+from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import check_image
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "HevcCodec",
     "Av1Codec",
     "VideoSettings",
+    "VideoWriter",
     "PIX_FMTS",
     "SIZE_KEY",
     "MAX_DECODE_FRAMES",
@@ -170,25 +173,17 @@ class _PyAVCodec(VideoCodec):
 
     def encode(self, frames: Sequence[np.ndarray], **settings: Any) -> bytes:
         """Encode a list of ``HxWxC`` frames to MP4 bytes; see :class:`VideoSettings` for ``settings``."""
-        cfg = _parse_settings(self.name, VideoSettings, settings)
         arrs = self._frames(frames)
-        h, w, c = arrs[0].shape
-        pix_fmt = cfg.pix_fmt or self._default_pix_fmt(c, arrs[0].dtype)
-        self._check_pix_fmt(pix_fmt)
-        self._check_input(pix_fmt, c, arrs[0].dtype)
-        opts = self._options(cfg)
-        fps = self._fps(cfg.fps)
-        if cfg.gop is not None:
-            _check_int(self.name, "gop", cfg.gop, 1, 10_000)
-        pad = self._padding(h, w, pix_fmt)
-        metadata = self._metadata(cfg.metadata)
-        if any(pad):
-            metadata[SIZE_KEY] = f"{w}x{h}"
-        self._prepare_env()
-        try:
-            return self._mux(arrs, pix_fmt, opts, fps, cfg.gop, pad, metadata)
-        except av.error.FFmpegError as exc:
-            raise CodecError(f"{self.name}: {self.encoder} failed with pix_fmt={pix_fmt!r}, {opts}: {exc}") from exc
+        buf = io.BytesIO()
+        with self.writer(buf, **settings) as w:
+            for arr in arrs:
+                w.write(arr)
+        return buf.getvalue()
+
+    def writer(self, target: str | os.PathLike[str] | io.BytesIO, **settings: Any) -> VideoWriter:
+        """A streaming encoder: ``with codec.writer("out.mp4", crf=28) as w: w.write(frame)`` (frames one at a
+        time, memory independent of clip length). A path is written atomically (temp name, then rename)."""
+        return VideoWriter(self, target, _parse_settings(self.name, VideoSettings, settings))
 
     def _padding(self, h: int, w: int, pix_fmt: str) -> tuple[int, int]:
         """Rows and columns to add at the bottom/right (4:2:0 needs even sizes)."""
@@ -208,32 +203,6 @@ class _PyAVCodec(VideoCodec):
             raise UnsupportedOptionError(f"{self.name}: option metadata may not set the reserved key {SIZE_KEY!r}")
         return dict(metadata)
 
-    def _mux(self, arrs: list[np.ndarray], pix_fmt: str, opts: dict[str, str], fps: Fraction,
-             gop: int | None, pad: tuple[int, int], metadata: dict[str, str]) -> bytes:
-        h, w = arrs[0].shape[0] + pad[0], arrs[0].shape[1] + pad[1]
-        src_fmt = "gray" if pix_fmt == "gray" else "rgb48le" if pix_fmt.endswith("10le") else "rgb24"
-        buf = io.BytesIO()
-        # use_metadata_tags keeps arbitrary keys (mdta atoms) such as SIZE_KEY
-        with av.open(buf, mode="w", format="mp4", options={"movflags": "use_metadata_tags"}) as container:
-            container.metadata.update(metadata)
-            stream = container.add_stream(self.encoder, rate=fps)
-            stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-            stream.options = opts
-            if gop is not None:
-                stream.codec_context.gop_size = gop
-            for i, arr in enumerate(arrs):
-                if any(pad):
-                    arr = np.pad(arr, ((0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
-                plane = np.ascontiguousarray(arr[:, :, 0] if src_fmt == "gray" else arr)
-                frame = av.VideoFrame.from_ndarray(plane, format=src_fmt)
-                if src_fmt != pix_fmt:
-                    frame = frame.reformat(format=pix_fmt)
-                frame.pts = i
-                frame.time_base = 1 / fps
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode(None))
-        return buf.getvalue()
-
     # -- decode -----------------------------------------------------------------------------
     def decode(self, data: bytes) -> list[np.ndarray]:
         """Decode MP4 bytes to frames: ``(H, W, 3)`` uint8, ``(H, W, 1)`` uint8 (gray) or ``(H, W, 3)``
@@ -242,33 +211,41 @@ class _PyAVCodec(VideoCodec):
             raise InputError(f"{self.name}: decode takes bytes, got {type(data).__name__}")
         if len(data) == 0:
             raise CodecError(f"{self.name}: cannot decode empty data")
+        return list(self.iter_decode(bytes(data)))
+
+    def iter_decode(self, source: bytes | str | os.PathLike[str]) -> Iterator[np.ndarray]:
+        """Decode an MP4 (bytes or a file path) frame by frame, like :meth:`decode` but streaming."""
+        count = 0
         try:
-            frames, size = self._demux(bytes(data))
-        except CodecError:
+            with av.open(io.BytesIO(source) if isinstance(source, bytes) else os.fspath(source),
+                         mode="r", format="mp4") as container:
+                if not container.streams.video:
+                    raise CodecError(f"{self.name}: no video stream in data")
+                size = self._true_size(container.metadata.get(SIZE_KEY))
+                stream = container.streams.video[0]
+                coded = stream.codec_context.codec.canonical_name
+                if coded != self.name:
+                    raise CodecError(f"{self.name}: data holds a {coded!r} stream, not {self.name!r}")
+                shape: tuple[int, ...] | None = None
+                for frame in container.decode(stream):
+                    arr = self._to_array(frame, shape)
+                    shape = arr.shape
+                    if size is not None:
+                        if size[0] > arr.shape[1] or size[1] > arr.shape[0]:
+                            raise CodecError(f"{self.name}: stored size {size} exceeds the coded frame size {arr.shape[:2]}")
+                        arr = arr[: size[1], : size[0]]
+                    count += 1
+                    if count > MAX_DECODE_FRAMES:
+                        raise CodecError(f"{self.name}: more than {MAX_DECODE_FRAMES} frames")
+                    yield arr
+        except (CodecError, InputError):
             raise
+        except FileNotFoundError as exc:
+            raise InputError(f"{self.name}: no such file {source}") from exc
         except Exception as exc:  # PyAV raises av.error.*, ValueError, EOFError, ... on bad data
             raise CodecError(f"{self.name}: cannot decode data ({type(exc).__name__}: {exc})") from exc
-        if not frames:
+        if count == 0:
             raise CodecError(f"{self.name}: no decodable frames in data")
-        return frames if size is None else [f[: size[1], : size[0]] for f in frames]
-
-    def _demux(self, data: bytes) -> tuple[list[np.ndarray], tuple[int, int] | None]:
-        frames: list[np.ndarray] = []
-        with av.open(io.BytesIO(data), mode="r", format="mp4") as container:
-            if not container.streams.video:
-                raise CodecError(f"{self.name}: no video stream in data")
-            size = self._true_size(container.metadata.get(SIZE_KEY))
-            stream = container.streams.video[0]
-            coded = stream.codec_context.codec.canonical_name
-            if coded != self.name:
-                raise CodecError(f"{self.name}: data holds a {coded!r} stream, not {self.name!r}")
-            for frame in container.decode(stream):
-                frames.append(self._to_array(frame, frames[0].shape if frames else None))
-                if len(frames) > MAX_DECODE_FRAMES:
-                    raise CodecError(f"{self.name}: more than {MAX_DECODE_FRAMES} frames")
-        if size is not None and frames and (size[0] > frames[0].shape[1] or size[1] > frames[0].shape[0]):
-            raise CodecError(f"{self.name}: stored size {size} exceeds the coded frame size {frames[0].shape[:2]}")
-        return frames, size
 
     def _true_size(self, value: str | None) -> tuple[int, int] | None:
         if value is None:
@@ -291,6 +268,111 @@ class _PyAVCodec(VideoCodec):
         if shape is not None and arr.shape != shape:
             raise CodecError(f"{self.name}: frame size/format changed mid-stream ({shape} -> {arr.shape})")
         return np.ascontiguousarray(arr)
+
+
+class VideoWriter:
+    """Streaming MP4 encoder made by :meth:`_PyAVCodec.writer`; the first frame fixes size, channels, dtype.
+
+    Frames are checked like :meth:`encode`'s. On leaving the ``with`` block the encoder is flushed and, for a
+    path target, the temporary file renamed onto the path; on an exception nothing is left behind.
+    """
+
+    def __init__(self, codec: _PyAVCodec, target: str | os.PathLike[str] | io.BytesIO, cfg: VideoSettings) -> None:
+        self.codec, self.cfg, self.frames = codec, cfg, 0
+        self.opts = codec._options(cfg)
+        self.fps = codec._fps(cfg.fps)
+        if cfg.gop is not None:
+            _check_int(codec.name, "gop", cfg.gop, 1, 10_000)
+        self.metadata = codec._metadata(cfg.metadata)
+        if cfg.pix_fmt is not None:
+            codec._check_pix_fmt(cfg.pix_fmt)
+        self._atomic = None if isinstance(target, io.BytesIO) else atomic_path(target)
+        self._target = target
+        self._container: Any = None
+        self._shape: tuple[int, ...] | None = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._abort(exc_type, exc, tb)
+
+    def _open(self, first: np.ndarray) -> None:
+        h, w, c = first.shape
+        self.pix_fmt = self.cfg.pix_fmt or self.codec._default_pix_fmt(c, first.dtype)
+        self.codec._check_pix_fmt(self.pix_fmt)
+        self.codec._check_input(self.pix_fmt, c, first.dtype)
+        self.pad = self.codec._padding(h, w, self.pix_fmt)
+        if any(self.pad):
+            self.metadata[SIZE_KEY] = f"{w}x{h}"
+        self.src_fmt = "gray" if self.pix_fmt == "gray" else "rgb48le" if self.pix_fmt.endswith("10le") else "rgb24"
+        self.codec._prepare_env()
+        out = self._target if self._atomic is None else self._atomic.__enter__()
+        # use_metadata_tags keeps arbitrary keys (mdta atoms) such as SIZE_KEY
+        self._container = av.open(out if isinstance(out, io.BytesIO) else os.fspath(out), mode="w", format="mp4",
+                                  options={"movflags": "use_metadata_tags"})
+        self._container.metadata.update(self.metadata)
+        self.stream = self._container.add_stream(self.codec.encoder, rate=self.fps)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = w + self.pad[1], h + self.pad[0], self.pix_fmt
+        self.stream.options = self.opts
+        if self.cfg.gop is not None:
+            self.stream.codec_context.gop_size = self.cfg.gop
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encode one ``HxWxC`` frame (uint8 RGB/gray, or uint16 RGB for 10-bit), same shape as the first."""
+        arr = check_image(frame, name=f"frame {self.frames}")
+        if arr.dtype == np.float32:
+            raise InputError(f"{self.codec.name}: float32 frames are not coded directly; convert with neuralwrap.io.to_uint8")
+        if self._shape is None:
+            self._open(arr)
+            self._shape = arr.shape
+        elif arr.shape != self._shape or arr.dtype != self._dtype:
+            raise InputError(f"{self.codec.name}: frame {self.frames} is {arr.shape} {arr.dtype}, "
+                             f"frame 0 is {self._shape} {self._dtype}")
+        self._dtype = arr.dtype
+        if any(self.pad):
+            arr = np.pad(arr, ((0, self.pad[0]), (0, self.pad[1]), (0, 0)), mode="edge")
+        plane = np.ascontiguousarray(arr[:, :, 0] if self.src_fmt == "gray" else arr)
+        vf = av.VideoFrame.from_ndarray(plane, format=self.src_fmt)
+        if self.src_fmt != self.pix_fmt:
+            vf = vf.reformat(format=self.pix_fmt)
+        vf.pts = self.frames
+        vf.time_base = 1 / self.fps
+        self._mux(self.stream.encode(vf))
+        self.frames += 1
+
+    def _mux(self, packets: Any) -> None:
+        try:
+            self._container.mux(packets)
+        except av.error.FFmpegError as exc:
+            raise CodecError(f"{self.codec.name}: {self.codec.encoder} failed with pix_fmt={self.pix_fmt!r}, "
+                             f"{self.opts}: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file (renamed onto its path); no frames → :class:`InputError`."""
+        if self._container is None:
+            raise InputError(f"{self.codec.name}: no frames were written")
+        try:
+            self._mux(self.stream.encode(None))
+            self._container.close()
+        except BaseException as exc:
+            self._abort(type(exc), exc, exc.__traceback__)
+            raise
+        self._container = None
+        if self._atomic is not None:
+            self._atomic.__exit__(None, None, None)
+
+    def _abort(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._container is not None:
+            with contextlib.suppress(Exception):
+                self._container.close()
+            self._container = None
+        if self._atomic is not None and self._shape is not None:
+            with contextlib.suppress(BaseException):
+                self._atomic.__exit__(exc_type, exc, tb)
 
 
 @register_codec("h264")
