@@ -105,10 +105,9 @@ def test_streaming_writer_roundtrip_and_atomicity(tmp_path: Path) -> None:
     assert codec.decode(out.read_bytes())[0].shape == frames[0].shape  # the in-memory API sees the same file
 
     bad = tmp_path / "bad.mp4"
-    with pytest.raises(InputError, match="frame 1"):
-        with codec.writer(bad, crf=20) as w:
-            w.write(frames[0])
-            w.write(smooth_image(H, W))  # other size
+    with pytest.raises(InputError, match="frame 1"), codec.writer(bad, crf=20) as w:
+        w.write(frames[0])
+        w.write(smooth_image(H, W))  # other size
     assert not bad.exists() and not list(tmp_path.glob(".bad*"))  # nothing half-written left behind
     with pytest.raises(CodecError):
         list(codec.iter_decode(out.read_bytes()[: len(out.read_bytes()) // 3]))
@@ -128,3 +127,12 @@ def test_variable_frame_rate_is_flagged(tmp_path: Path) -> None:
     src = open_frames(path)
     assert src.variable_frame_rate
     assert len(list(src)) == 8
+
+
+def test_single_frame_hevc_encodes_at_every_crf() -> None:
+    """libx265 flushes a one-frame stream with a garbage dts; the writer repairs it (regression)."""
+    codec = get_codec("hevc")
+    frame = smooth_image(H, 2 * W, seed=5)
+    for crf in (20, 24, 30, 32, 36):
+        decoded = codec.decode(codec.encode([frame], crf=crf))
+        assert len(decoded) == 1 and decoded[0].shape == frame.shape

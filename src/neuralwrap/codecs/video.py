@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from types import TracebackType
 from typing import Any
 
 import av
@@ -49,14 +50,14 @@ from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import check_image
 
 __all__ = [
-    "H264Codec",
-    "HevcCodec",
-    "Av1Codec",
-    "VideoSettings",
-    "VideoWriter",
+    "MAX_DECODE_FRAMES",
     "PIX_FMTS",
     "SIZE_KEY",
-    "MAX_DECODE_FRAMES",
+    "Av1Codec",
+    "H264Codec",
+    "HevcCodec",
+    "VideoSettings",
+    "VideoWriter",
     "read_video_metadata",
 ]
 
@@ -294,7 +295,7 @@ class VideoWriter:
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -345,6 +346,13 @@ class VideoWriter:
         self.frames += 1
 
     def _mux(self, packets: Any) -> None:
+        for pkt in packets:
+            # libx265 flushes a one-frame stream with an uninitialised dts (e.g. -9e13), which the MP4 muxer
+            # refuses; no encoder here reorders by more than 16 frames, so such a dts is repaired to the pts.
+            if pkt.dts is not None and pkt.pts is not None and pkt.time_base:
+                ticks = float(1 / (self.fps * pkt.time_base))
+                if pkt.dts < pkt.pts - 16 * ticks:
+                    pkt.dts = pkt.pts
         try:
             self._container.mux(packets)
         except av.error.FFmpegError as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from neuralwrap.codecs.image import read_metadata, xmp_packet
 from neuralwrap.errors import CodecError
 
-__all__ = ["SandwichTag", "metadata_settings", "read_tag"]
+__all__ = ["SandwichTag", "metadata_settings", "parse_tag", "read_tag"]
 
 _PREFIX = "neuralwrap:"
 _RE = re.compile(r"^neuralwrap:(?P<model>[A-Za-z0-9_.\-]+)@(?P<version>[A-Za-z0-9_.\-]+);q=(?P<q>\d{1,3})$")
@@ -43,9 +43,17 @@ def read_tag(data: bytes) -> tuple[str, SandwichTag | None]:
     """``(format, tag or None)`` of an encoded file; corrupt headers raise :class:`CodecError`."""
     meta = read_metadata(data)
     for text in (meta.get("comment"), meta.get("sandwich")):
-        if text and text.startswith(_PREFIX):
-            m = _RE.match(text.strip())
-            if m is None:
-                raise CodecError(f"malformed neuralwrap tag in file metadata: {text[:80]!r}")
-            return meta["format"], SandwichTag(m["model"], m["version"], int(m["q"]))
+        tag = parse_tag(text)
+        if tag is not None:
+            return meta["format"], tag
     return meta["format"], None
+
+
+def parse_tag(text: str | None) -> SandwichTag | None:
+    """The tag in ``text`` (None when ``text`` is not a neuralwrap tag); a malformed tag raises :class:`CodecError`."""
+    if not text or not text.startswith(_PREFIX):
+        return None
+    m = _RE.match(text.strip())
+    if m is None:
+        raise CodecError(f"malformed neuralwrap tag in file metadata: {text[:80]!r}")
+    return SandwichTag(m["model"], m["version"], int(m["q"]))

@@ -1,0 +1,112 @@
+"""``sandwich video encode | decode | eval``: sandwiched video on the command line (streaming, real encoders)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from neuralwrap.errors import InputError
+
+__all__ = ["add_video", "cmd_video"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be WxH (e.g. 416x240), got {text!r}") from exc
+    return w, h
+
+
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", type=_size, help="frame size WxH of a raw .yuv input")
+    p.add_argument("--in-pix-fmt", default=None, help="pixel format of a raw .yuv input (yuv420p, yuv444p, gray, yuv420p10le)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of inputs that have none (image folders, raw .yuv)")
+    p.add_argument("--max-frames", type=int, default=None)
+
+
+def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--model", action="append" if not required else None, required=required,
+                   help="shipped model name (see `sandwich models`) or a model .safetensors file")
+    p.add_argument("--device", default="cpu")
+
+
+def add_video(sub: argparse._SubParsersAction) -> None:
+    """Register ``sandwich video`` and its three subcommands."""
+    video = sub.add_parser("video", help="sandwiched video over x264/x265/SVT-AV1 (per-frame networks)")
+    vs = video.add_subparsers(dest="video_command", required=True)
+    p = vs.add_parser("encode", help="clip → standard .mp4 (model id in its metadata)")
+    p.add_argument("input", help="folder of PNG frames, .y4m, raw .yuv (with --size/--in-pix-fmt) or any video file")
+    p.add_argument("output", help="output .mp4")
+    _add_model_args(p, required=True)
+    p.add_argument("--codec", default="hevc", choices=["h264", "hevc", "av1"])
+    p.add_argument("--crf", type=int, default=None)
+    p.add_argument("--preset", default=None)
+    p.add_argument("--pix-fmt", default=None, help="coded format (default: the model's: gray, yuv420p or yuv444p)")
+    p.add_argument("--cond-quality", type=int, default=None, help="fix the networks' conditioning quality (default: matched)")
+    _add_source_args(p)
+    p = vs.add_parser("decode", help="sandwich .mp4 → folder of PNG frames, or an .mp4 any player plays")
+    p.add_argument("input")
+    p.add_argument("output", help="a folder, or a path ending in .mp4")
+    p.add_argument("--model-file", default=None, help="model file to use instead of the shipped model the tag names")
+    p.add_argument("--device", default="cpu")
+    p = vs.add_parser("eval", help="sandwich(es) vs plain encodes of a clip at several CRFs, real bytes")
+    p.add_argument("input")
+    _add_model_args(p, required=False)
+    p.add_argument("--anchor", action="append", default=None,
+                   help="plain pixel format(s) to compare with; the first is the BD anchor (default: the first model's)")
+    p.add_argument("--codec", default="hevc", choices=["h264", "hevc", "av1"])
+    p.add_argument("--crf", type=int, nargs="+", default=[22, 27, 32, 37])
+    p.add_argument("--preset", default=None)
+    p.add_argument("--out", required=True)
+    _add_source_args(p)
+
+
+def _load(spec: str, device: str):  # -> SandwichCodec
+    from neuralwrap.sandwich.codec import load_model_file, load_pretrained
+
+    return load_model_file(spec, device) if spec.endswith(".safetensors") or Path(spec).is_file() else load_pretrained(spec, device)
+
+
+def _source(args: argparse.Namespace):  # -> FrameSource
+    from neuralwrap.io.video import open_frames
+
+    return open_frames(args.input, size=args.size, pix_fmt=args.in_pix_fmt, fps=args.fps)
+
+
+def _preset(text: str | None) -> str | int | None:
+    return int(text) if text is not None and text.isdigit() else text
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    """Dispatch ``sandwich video …``."""
+    from neuralwrap.sandwich import video
+
+    if args.video_command == "encode":
+        rep = video.encode_video(_load(args.model, args.device), _source(args), args.output, codec=args.codec,
+                                 crf=args.crf, preset=_preset(args.preset), pix_fmt=args.pix_fmt,
+                                 cond_quality=args.cond_quality, max_frames=args.max_frames)
+        print(json.dumps(rep.to_dict()))
+        return 0
+    if args.video_command == "decode":
+        sc = _load(args.model_file, args.device) if args.model_file else None
+        rep = video.decode_video(args.input, args.output, sc=sc, device=args.device)
+        print(json.dumps(rep.to_dict()))
+        return 0
+    from neuralwrap.sandwich.video_eval import (
+        PlainVideo,
+        SandwichVideo,
+        VideoEvalSpec,
+        evaluate_video,
+    )
+
+    if not args.model:
+        raise InputError("sandwich video eval needs at least one --model")
+    models = [_load(m, args.device) for m in args.model]
+    anchors = args.anchor or [video.code_pix_fmt(models[0])]
+    entries = [PlainVideo(f"{args.codec}-{a}", a) for a in anchors] + [SandwichVideo(m.name, m) for m in models]
+    spec = VideoEvalSpec(codec=args.codec, crfs=tuple(args.crf), preset=_preset(args.preset), max_frames=args.max_frames)
+    summary = evaluate_video(entries, _source(args), args.out, spec)
+    print(json.dumps(summary["entries"], indent=1))
+    return 0

@@ -1,0 +1,228 @@
+"""``sandwich video eval``: sandwiched video against plain encodes of the same clip, real bytes, streaming.
+
+Each entry (a plain encode at a pixel format, or a sandwich model) is encoded at every CRF with the same
+encoder and preset; the ``.mp4`` is decoded frame by frame and compared with the source. Quality is the
+mean over frames of the per-frame RGB PSNR (8-bit, peak 255); rate is ``8 · bytes / (W · H · frames)``;
+flicker is :func:`~neuralwrap.sandwich.video.temporal_flicker`. Outputs (atomic): ``records.csv``,
+``summary.json`` (BD-rate / BD-PSNR of every entry against the first), ``rd.png``, ``flicker.png`` and a
+side-by-side ``comparison.mp4`` + ``comparison.png`` (source | anchor | best sandwich at the closest rate).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from neuralwrap.codecs import get_codec
+from neuralwrap.errors import InputError
+from neuralwrap.io.atomic import atomic_path
+from neuralwrap.io.images import write_image
+from neuralwrap.io.video import FrameSource
+from neuralwrap.metrics.bd import bd_psnr, bd_rate
+from neuralwrap.metrics.psnr import psnr
+from neuralwrap.sandwich.codec import SandwichCodec
+from neuralwrap.sandwich.video import _fps, _limited, encode_video, iter_decode_video
+
+__all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "luma"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlainVideo:
+    """The plain encoder on the RGB clip at ``pix_fmt`` (``gray`` codes the BT.601 luma; PSNR is still
+    measured against the RGB source, with the gray decode shown as R = G = B)."""
+
+    label: str
+    pix_fmt: str = "yuv420p"
+
+
+@dataclass(frozen=True)
+class SandwichVideo:
+    """A sandwich model applied per frame (its code frames coded at the model's pixel format)."""
+
+    label: str
+    codec: SandwichCodec
+    pix_fmt: str | None = None
+    cond_quality: int | None = None
+    """Fixed conditioning quality; None = matched per CRF (see :func:`~neuralwrap.sandwich.video.matched_video_quality`)."""
+
+
+@dataclass
+class VideoEvalSpec:
+    """What to sweep."""
+
+    codec: str = "hevc"
+    crfs: Sequence[int] = (22, 27, 32, 37)
+    preset: str | int | None = None
+    """Encoder preset (None: the codec's default, ``medium`` for x264/x265)."""
+    max_frames: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def luma(frame: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB → ``(H, W, 1)`` uint8 BT.601 luma (full range)."""
+    y = frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(np.round(y), 0, 255).astype(np.uint8)[:, :, None]
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
+
+
+def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEvalSpec, crf: int,
+            path: Path) -> tuple[int, int | None]:
+    """Encode one entry at one CRF into ``path``; returns (bytes, conditioning quality or None)."""
+    if isinstance(entry, SandwichVideo):
+        rep = encode_video(entry.codec, clip, path, codec=spec.codec, crf=crf, preset=spec.preset,
+                           pix_fmt=entry.pix_fmt, cond_quality=entry.cond_quality,
+                           max_frames=spec.max_frames, progress=False)
+        return rep.bytes, rep.cond_quality
+    settings: dict[str, Any] = {"pix_fmt": entry.pix_fmt, "crf": crf, "fps": _fps(clip)}
+    if spec.preset is not None:
+        settings["preset"] = spec.preset
+    with get_codec(spec.codec).writer(path, **settings) as w:
+        for frame in _limited(clip, spec.max_frames):
+            w.write(luma(frame) if entry.pix_fmt == "gray" else frame)
+    return path.stat().st_size, None
+
+
+def _decode(entry: PlainVideo | SandwichVideo, codec: str, path: Path) -> Iterator[np.ndarray]:
+    if isinstance(entry, SandwichVideo):
+        return iter_decode_video(path, entry.codec)
+    return (_rgb(f) for f in get_codec(codec).iter_decode(path))
+
+
+def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSource, out_dir: str | os.PathLike[str],
+                   spec: VideoEvalSpec | None = None, *, name: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """Sweep every entry over ``spec.crfs`` on ``clip``; the first entry is the BD anchor. Returns the summary."""
+    spec = spec or VideoEvalSpec()
+    if not entries:
+        raise InputError("evaluate_video needs at least one entry")
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels):
+        raise InputError(f"entry labels must be unique, got {labels}")
+    out = Path(out_dir)
+    streams = out / "streams"
+    streams.mkdir(parents=True, exist_ok=True)
+    clip_name = name or clip.path.stem
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(entries) * len(spec.crfs), desc=f"video eval {clip_name}", unit="encode", disable=not progress)
+    for entry in entries:
+        for crf in spec.crfs:
+            path = streams / f"{entry.label}_crf{crf}.mp4"
+            nbytes, cq = _encode(entry, clip, spec, crf, path)
+            psnrs: list[float] = []
+            flick, prev, n = 0.0, None, 0
+            for ref, rec in zip(_limited(clip, spec.max_frames), _decode(entry, spec.codec, path), strict=True):
+                psnrs.append(psnr(ref, rec))
+                err = rec.astype(np.float32) - ref.astype(np.float32)
+                if prev is not None:
+                    flick += float(np.abs(err - prev).mean())
+                prev, n = err, n + 1
+            rows.append({"clip": clip_name, "label": entry.label, "codec": spec.codec, "crf": crf,
+                         "cond_quality": cq, "frames": n, "bytes": nbytes,
+                         "bpp": 8.0 * nbytes / (clip.width * clip.height * n), "psnr": float(np.mean(psnrs)),
+                         "psnr_min": float(np.min(psnrs)), "flicker": flick / max(n - 1, 1), "stream": str(path)})
+            bar.update()
+    bar.close()
+    summary = _summary(rows, labels, spec, clip_name)
+    _write_outputs(rows, summary, out)
+    _comparison(entries, rows, clip, spec, out)
+    return summary
+
+
+def _curve(rows: Sequence[dict[str, Any]], label: str, key: str = "psnr") -> tuple[np.ndarray, np.ndarray]:
+    sel = sorted((r for r in rows if r["label"] == label), key=lambda r: r["bpp"])
+    return np.array([r["bpp"] for r in sel]), np.array([r[key] for r in sel])
+
+
+def _summary(rows: list[dict[str, Any]], labels: list[str], spec: VideoEvalSpec, clip: str) -> dict[str, Any]:
+    anchor = labels[0]
+    ra, pa = _curve(rows, anchor)
+    res: dict[str, Any] = {"clip": clip, "codec": spec.codec, "crfs": list(spec.crfs), "preset": spec.preset,
+                           "anchor": anchor, "entries": {}}
+    for label in labels:
+        rb, pb = _curve(rows, label)
+        entry: dict[str, Any] = {"mean_bpp": float(rb.mean()), "mean_psnr": float(pb.mean()),
+                                 "mean_flicker": float(np.mean([r["flicker"] for r in rows if r["label"] == label]))}
+        if label != anchor:
+            for key, fn in (("bd_rate_pct", bd_rate), ("bd_psnr_db", bd_psnr)):
+                try:
+                    entry[key] = fn(ra, pa, rb, pb, dominated="drop")
+                except InputError as exc:  # curves that do not overlap: say so instead of a number
+                    entry[key] = None
+                    entry[f"{key}_note"] = str(exc)
+        res["entries"][label] = entry
+    return res
+
+
+def _write_outputs(rows: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> None:
+    from neuralwrap.metrics.plots import plot_rd
+
+    with atomic_path(out / "records.csv") as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    labels = list(summary["entries"])
+    title = f"{summary['clip']} — {summary['codec']} (real bytes, mean per-frame PSNR)"
+    plot_rd({lb: _curve(rows, lb) for lb in labels}, out / "rd.png", title=title, xlabel="bits per pixel per frame")
+    plot_rd({lb: _curve(rows, lb, "flicker") for lb in labels}, out / "flicker.png",
+            title=f"{summary['clip']} — temporal flicker of the coding error", ylabel="flicker (8-bit units)",
+            xlabel="bits per pixel per frame")
+
+
+def _comparison(entries: Sequence[PlainVideo | SandwichVideo], rows: list[dict[str, Any]], clip: FrameSource,
+                spec: VideoEvalSpec, out: Path) -> None:
+    """Side-by-side video (source | anchor | first sandwich) at the sandwich's middle CRF and the anchor's
+    closest rate, with a PNG of the middle frame."""
+    sand = next((e for e in entries if isinstance(e, SandwichVideo)), None)
+    if sand is None or sand is entries[0]:
+        return
+    srows = sorted((r for r in rows if r["label"] == sand.label), key=lambda r: r["crf"])
+    s = srows[len(srows) // 2]
+    a = min((r for r in rows if r["label"] == entries[0].label), key=lambda r: abs(np.log(r["bpp"] / s["bpp"])))
+    frames = zip(_limited(clip, spec.max_frames), _decode(entries[0], spec.codec, Path(a["stream"])),
+                 _decode(sand, spec.codec, Path(s["stream"])))
+    mid = (s["frames"] - 1) // 2
+    with get_codec("h264").writer(out / "comparison.mp4", crf=14, fps=_fps(clip)) as w:
+        for i, (ref, an, sw) in enumerate(frames):
+            panel = np.concatenate([ref, np.full((ref.shape[0], 4, 3), 255, np.uint8), an,
+                                    np.full((ref.shape[0], 4, 3), 255, np.uint8), sw], axis=1)
+            w.write(panel)
+            if i == mid:
+                _label_png(panel, out / "comparison.png",
+                           f"source | {entries[0].label} {a['bpp']:.3f} bpp {a['psnr']:.2f} dB | "
+                           f"{sand.label} {s['bpp']:.3f} bpp {s['psnr']:.2f} dB (frame {i})")
+
+
+def _label_png(panel: np.ndarray, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h, w = panel.shape[:2]
+    fig = plt.figure(figsize=(w / 100, h / 100 + 0.4), dpi=100)
+    ax = fig.add_axes((0, 0, 1, h / (h + 40)))
+    ax.imshow(panel)
+    ax.axis("off")
+    fig.text(0.01, 1 - 20 / (h + 40), title, fontsize=8, va="center")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    from PIL import Image
+
+    write_image(path, np.asarray(Image.open(buf).convert("RGB")))
