@@ -26,7 +26,7 @@ import numpy as np
 
 from neuralwrap.errors import InputError
 
-__all__ = ["FrameSource", "RAW_PIX_FMTS", "open_frames"]
+__all__ = ["RAW_PIX_FMTS", "FrameSource", "open_frames"]
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,8 @@ def add_video(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input")
     _add_model_args(p, required=False)
     p.add_argument("--anchor", action="append", default=None,
-                   help="plain pixel format(s) to compare with; the first is the BD anchor (default: the first model's)")
+                   help="plain PIX_FMT[@2] to compare with (@2: bicubic half resolution); the first is the BD anchor "
+                        "(default: the first model's pixel format)")
     p.add_argument("--codec", default="hevc", choices=["h264", "hevc", "av1"])
     p.add_argument("--crf", type=int, nargs="+", default=[22, 27, 32, 37])
     p.add_argument("--preset", default=None)
@@ -94,18 +95,13 @@ def cmd_video(args: argparse.Namespace) -> int:
         rep = video.decode_video(args.input, args.output, sc=sc, device=args.device)
         print(json.dumps(rep.to_dict()))
         return 0
-    from neuralwrap.sandwich.video_eval import (
-        PlainVideo,
-        SandwichVideo,
-        VideoEvalSpec,
-        evaluate_video,
-    )
+    from neuralwrap.sandwich.video_eval import SandwichVideo, VideoEvalSpec, evaluate_video, parse_anchor
 
     if not args.model:
         raise InputError("sandwich video eval needs at least one --model")
     models = [_load(m, args.device) for m in args.model]
     anchors = args.anchor or [video.code_pix_fmt(models[0])]
-    entries = [PlainVideo(f"{args.codec}-{a}", a) for a in anchors] + [SandwichVideo(m.name, m) for m in models]
+    entries = [parse_anchor(a, args.codec) for a in anchors] + [SandwichVideo(m.name, m) for m in models]
     spec = VideoEvalSpec(codec=args.codec, crfs=tuple(args.crf), preset=_preset(args.preset), max_frames=args.max_frames)
     summary = evaluate_video(entries, _source(args), args.out, spec)
     print(json.dumps(summary["entries"], indent=1))

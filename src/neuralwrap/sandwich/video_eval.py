@@ -33,7 +33,7 @@ from neuralwrap.metrics.psnr import psnr
 from neuralwrap.sandwich.codec import SandwichCodec
 from neuralwrap.sandwich.video import _fps, _limited, encode_video, iter_decode_video
 
-__all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "luma"]
+__all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "luma", "parse_anchor"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class PlainVideo:
 
     label: str
     pix_fmt: str = "yuv420p"
+    scale: int = 1
+    """2 = bicubic down to half resolution before the encoder and bicubic up after the decoder (the plain
+    baseline of 2× resolution over a low-resolution codec)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,14 @@ class VideoEvalSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def parse_anchor(text: str, codec: str) -> PlainVideo:
+    """``PIX_FMT[@SCALE]`` (e.g. ``yuv420p``, ``gray``, ``yuv420p@2``) → a plain entry labelled ``codec-text``."""
+    fmt, _, scale = text.partition("@")
+    if scale not in ("", "1", "2"):
+        raise InputError(f"anchor scale must be 1 or 2, got {text!r}")
+    return PlainVideo(f"{codec}-{fmt}" + ("-half-bicubic" if scale == "2" else ""), fmt, int(scale or 1))
+
+
 def luma(frame: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` uint8 RGB → ``(H, W, 1)`` uint8 BT.601 luma (full range)."""
     y = frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -78,6 +89,15 @@ def luma(frame: np.ndarray) -> np.ndarray:
 
 def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
+
+
+def _resize(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bicubic resize of an ``(H, W, C)`` uint8 frame (Pillow, C = 1 or 3)."""
+    from PIL import Image
+
+    im = Image.fromarray(frame[:, :, 0] if frame.shape[2] == 1 else frame)
+    out = np.asarray(im.resize((width, height), Image.Resampling.BICUBIC))
+    return out[:, :, None] if out.ndim == 2 else out
 
 
 def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEvalSpec, crf: int,
@@ -91,16 +111,20 @@ def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEva
     settings: dict[str, Any] = {"pix_fmt": entry.pix_fmt, "crf": crf, "fps": _fps(clip)}
     if spec.preset is not None:
         settings["preset"] = spec.preset
+    small = (max(clip.width // entry.scale, 1), max(clip.height // entry.scale, 1))
     with get_codec(spec.codec).writer(path, **settings) as w:
         for frame in _limited(clip, spec.max_frames):
+            frame = _resize(frame, *small) if entry.scale != 1 else frame
             w.write(luma(frame) if entry.pix_fmt == "gray" else frame)
     return path.stat().st_size, None
 
 
-def _decode(entry: PlainVideo | SandwichVideo, codec: str, path: Path) -> Iterator[np.ndarray]:
+def _decode(entry: PlainVideo | SandwichVideo, codec: str, path: Path, size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """Decoded RGB frames of one stream at the source ``size`` ``(W, H)``."""
     if isinstance(entry, SandwichVideo):
         return iter_decode_video(path, entry.codec)
-    return (_rgb(f) for f in get_codec(codec).iter_decode(path))
+    frames = (_rgb(f) for f in get_codec(codec).iter_decode(path))
+    return (_resize(f, *size) for f in frames) if entry.scale != 1 else frames
 
 
 def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSource, out_dir: str | os.PathLike[str],
@@ -124,7 +148,8 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
             nbytes, cq = _encode(entry, clip, spec, crf, path)
             psnrs: list[float] = []
             flick, prev, n = 0.0, None, 0
-            for ref, rec in zip(_limited(clip, spec.max_frames), _decode(entry, spec.codec, path), strict=True):
+            for ref, rec in zip(_limited(clip, spec.max_frames), _decode(entry, spec.codec, path, (clip.width, clip.height)),
+                                strict=True):
                 psnrs.append(psnr(ref, rec))
                 err = rec.astype(np.float32) - ref.astype(np.float32)
                 if prev is not None:
@@ -194,8 +219,9 @@ def _comparison(entries: Sequence[PlainVideo | SandwichVideo], rows: list[dict[s
     srows = sorted((r for r in rows if r["label"] == sand.label), key=lambda r: r["crf"])
     s = srows[len(srows) // 2]
     a = min((r for r in rows if r["label"] == entries[0].label), key=lambda r: abs(np.log(r["bpp"] / s["bpp"])))
-    frames = zip(_limited(clip, spec.max_frames), _decode(entries[0], spec.codec, Path(a["stream"])),
-                 _decode(sand, spec.codec, Path(s["stream"])))
+    size = (clip.width, clip.height)
+    frames = zip(_limited(clip, spec.max_frames), _decode(entries[0], spec.codec, Path(a["stream"]), size),
+                 _decode(sand, spec.codec, Path(s["stream"]), size))
     mid = (s["frames"] - 1) // 2
     with get_codec("h264").writer(out / "comparison.mp4", crf=14, fps=_fps(clip)) as w:
         for i, (ref, an, sw) in enumerate(frames):
