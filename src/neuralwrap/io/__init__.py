@@ -1,6 +1,7 @@
-"""Image/array conversions, file reading/writing (atomic), video frame sources. The only place conversions live."""
+"""Image/array conversions, file reading/writing (atomic), HDR images (EXR / Radiance), video frame sources. The only place conversions live."""
 
 from neuralwrap.io.atomic import atomic_path, atomic_write_bytes
+from neuralwrap.io.hdr import HDR_SUFFIXES, read_exr, read_hdr, read_rgbe, write_exr
 from neuralwrap.io.images import (
     check_image,
     from_tensor,
@@ -13,15 +14,20 @@ from neuralwrap.io.images import (
 from neuralwrap.io.video import FrameSource, open_frames
 
 __all__ = [
+    "HDR_SUFFIXES",
+    "FrameSource",
     "atomic_path",
     "atomic_write_bytes",
-    "FrameSource",
     "check_image",
     "from_tensor",
     "open_frames",
+    "read_exr",
+    "read_hdr",
     "read_image",
+    "read_rgbe",
     "to_float",
     "to_tensor",
     "to_uint8",
+    "write_exr",
     "write_image",
 ]

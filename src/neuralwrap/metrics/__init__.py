@@ -5,12 +5,25 @@ BD-rate with piecewise-cubic (PCHIP) interpolation on log-rate over the overlapp
 """
 
 from neuralwrap.metrics.bd import bd_psnr, bd_rate, psnr_at_bpp
+from neuralwrap.metrics.hdr import (
+    PU21Decode,
+    PU21Encode,
+    display_luminance,
+    hdr_flip,
+    pu21_decode,
+    pu21_encode,
+    pu_psnr,
+)
 from neuralwrap.metrics.psnr import default_peak, mse, mse_torch, psnr, psnr_torch
 
 __all__ = [
+    "PU21Decode",
+    "PU21Encode",
     "bd_psnr",
     "bd_rate",
     "default_peak",
+    "display_luminance",
+    "hdr_flip",
     "load_lpips",
     "mse",
     "mse_torch",
@@ -18,6 +31,9 @@ __all__ = [
     "psnr",
     "psnr_at_bpp",
     "psnr_torch",
+    "pu21_decode",
+    "pu21_encode",
+    "pu_psnr",
     "vgg16_features",
 ]
 
