@@ -41,6 +41,15 @@ from neuralwrap.proxies.rate import (
     rate_features,
     refit_scale,
 )
+from neuralwrap.proxies.video import (
+    VideoProxy,
+    VideoProxyOutput,
+    crf_to_qp,
+    estimate_flow,
+    load_video_params,
+    video_proxy,
+    video_step,
+)
 
 __all__ = [
     "BlockDCT",
@@ -54,12 +63,16 @@ __all__ = [
     "JpegRate",
     "RateParams",
     "RgbToYCbCr",
+    "VideoProxy",
+    "VideoProxyOutput",
     "YCbCrToRgb",
     "block_dct",
     "block_idct",
     "chroma_downsample",
     "chroma_upsample",
+    "crf_to_qp",
     "dct_matrix",
+    "estimate_flow",
     "fit_rate_model",
     "intra_proxy",
     "intra_rate",
@@ -67,11 +80,14 @@ __all__ = [
     "jpeg_proxy",
     "jpeg_rate",
     "load_rate_params",
+    "load_video_params",
     "naive_rate",
     "quality_scaled_table",
     "quant_tables",
     "rate_features",
     "refit_scale",
     "rgb_to_ycbcr",
+    "video_proxy",
+    "video_step",
     "ycbcr_to_rgb",
 ]
