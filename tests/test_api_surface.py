@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["neuralwrap", "neuralwrap.io", "neuralwrap.metrics", "neuralwrap.codecs", "neuralwrap.proxies",
+PACKAGES = ["neuralwrap", "neuralwrap.io", "neuralwrap.metrics", "neuralwrap.codecs", "neuralwrap.proxies", "neuralwrap.synthetic",
             "neuralwrap.nn", "neuralwrap.train", "neuralwrap.sandwich"]
 SNAPSHOT = Path(__file__).with_name("expected") / "api.json"
 

@@ -1,4 +1,4 @@
-"""Image-quality and rate-distortion metrics: PSNR/MSE, LPIPS, Bjøntegaard BD-rate/BD-PSNR, RD plots.
+"""Image-quality and rate-distortion metrics: PSNR/MSE, SSIM/MS-SSIM, LPIPS, PU21/HDR-FLIP, Bjøntegaard BD-rate/BD-PSNR, RD plots.
 
 Definitions follow DESIGN.md "Metrics": PSNR on 8-bit RGB with MSE over all pixels and channels (peak 255);
 BD-rate with piecewise-cubic (PCHIP) interpolation on log-rate over the overlapping quality range.
@@ -14,7 +14,9 @@ from neuralwrap.metrics.hdr import (
     pu21_encode,
     pu_psnr,
 )
+from neuralwrap.metrics.msssim import ms_ssim
 from neuralwrap.metrics.psnr import default_peak, mse, mse_torch, psnr, psnr_torch
+from neuralwrap.metrics.ssim import ssim
 
 __all__ = [
     "PU21Decode",
@@ -25,6 +27,7 @@ __all__ = [
     "display_luminance",
     "hdr_flip",
     "load_lpips",
+    "ms_ssim",
     "mse",
     "mse_torch",
     "plot_rd",
@@ -34,6 +37,7 @@ __all__ = [
     "pu21_decode",
     "pu21_encode",
     "pu_psnr",
+    "ssim",
     "vgg16_features",
 ]
 

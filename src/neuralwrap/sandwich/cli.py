@@ -1,4 +1,4 @@
-"""The ``sandwich`` command line: train, eval, encode, decode, models, bench, export, demo.
+"""The ``sandwich`` command line: train, eval, encode, decode, models, bench, export, calibrate, demo, video.
 
 Every subcommand is reachable through :func:`main` (``main(argv) -> exit code``) so it can be tested
 without a subprocess. Library errors become one-line messages and exit code 2.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from neuralwrap.errors import NeuralwrapError
 
-__all__ = ["main", "entry", "parse_processor"]
+__all__ = ["entry", "main", "parse_processor"]
 
 log = logging.getLogger("neuralwrap.sandwich")
 
@@ -41,14 +41,24 @@ def parse_processor(text: str):  # -> ProcessorConfig | None
     return ProcessorConfig(unet_enc=enc, unet_dec=dec)
 
 
+def _processor_arg(text: str):  # -> ProcessorConfig | str
+    """``parse_processor`` for ``sandwich train``, keeping ``"none"`` distinguishable from "not given"."""
+    return "none" if text == "none" else parse_processor(text)
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a sandwich through the codec proxy (torchrun-ready)")
-    p.add_argument("--codec", default="jpeg")
-    p.add_argument("--subsampling", default="420", choices=["420", "444"])
-    p.add_argument("--pre", type=parse_processor, default="slim", help="none (post-only) | tiny | slim | default | ENC/DEC")
-    p.add_argument("--post", type=parse_processor, default="slim")
-    p.add_argument("--qmin", type=int, default=5)
-    p.add_argument("--qmax", type=int, default=95)
+    p.add_argument("--app", default=None,
+                   help="application preset (see `sandwich eval --list-apps`): its codec, channels, scale, processors, "
+                        "data, distortion and λ(q) anchor; the flags below override it")
+    p.add_argument("--codec", default=None, help="default jpeg")
+    p.add_argument("--subsampling", default=None, choices=["420", "444", "400"], help="default 420")
+    p.add_argument("--scale", type=int, default=None, choices=[1, 2], help="code image resolution factor (default 1)")
+    p.add_argument("--pre", type=_processor_arg, default=None,
+                   help="none (post-only) | tiny | slim | default | ENC/DEC (default slim)")
+    p.add_argument("--post", type=_processor_arg, default=None, help="tiny | slim | default | ENC/DEC (default slim)")
+    p.add_argument("--qmin", type=int, default=None, help="default 5")
+    p.add_argument("--qmax", type=int, default=None, help="default 95")
     p.add_argument("--data", default=str(_default_data("train")))
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--gamma", type=float, default=1.0, help="λ(q) = gamma × plain codec RD slope")
@@ -63,16 +73,23 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/sandwich")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--refit-every", type=int, default=100)
+    p.add_argument("--refit-crops", type=int, default=16, help="fixed training crops encoded at each rate refit")
+    p.add_argument("--refit-crop", type=int, default=256, help="size of those crops (pixels)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops early with a checkpoint")
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--export", metavar="PATH", help="also write the trained model file (safetensors + JSON) here")
     p.add_argument("--name", default=None, help="model name stored in exported files (default: out dir name)")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget in seconds (overrides --max-minutes)")
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate models vs the plain codec with the REAL codec")
+    p = sub.add_parser("eval", help="evaluate models vs the plain codec (or an app's baselines) with the REAL codec")
     p.add_argument("--model", action="append", default=[], help="shipped model name or model file (repeatable)")
-    p.add_argument("--data", default=str(_default_data("kodak")))
+    p.add_argument("--app", default=None, help="evaluate on an application: its test images, baselines and anchor")
+    p.add_argument("--list-apps", action="store_true", help="list the registered applications and exit")
+    p.add_argument("--baseline", action="append", default=None,
+                   help="with --app: run only these baselines (repeatable; the anchor always runs)")
+    p.add_argument("--data", default=None, help="test images (default: Kodak, or the app's own test set)")
     p.add_argument("--codec", default=None, help="real codec to run (default: the first model's)")
     p.add_argument("--subsampling", default=None)
     p.add_argument("--qualities", type=int, nargs="+", default=None)
@@ -134,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_files(sub)
+    from neuralwrap.sandwich.video_cli import add_video
+
+    add_video(sub)
     return parser
 
 

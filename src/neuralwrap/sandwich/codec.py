@@ -4,6 +4,9 @@
 
     image (HxWx3 uint8) ─► pre ─► code image (uint8) ─► real encoder ─► standard file (+ tag)
     standard file ─► real decoder ─► decoded code image ─► post ─► image (HxWx3 uint8)
+
+The code image may have fewer channels (1: a 4:0:0 file) and, for ``scale = 2``, half the resolution:
+the file stores the ``H/2 × W/2`` code and :meth:`SandwichCodec.decode` returns the full resolution.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.errors import CheckpointError, CodecError, InputError
+from neuralwrap.errors import CheckpointError, CodecError, InputError, UnsupportedOptionError
 from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.fileformat import SandwichTag, metadata_settings, read_tag
@@ -26,7 +29,7 @@ from neuralwrap.sandwich.models import Sandwich
 from neuralwrap.sandwich.zoo import zoo_path
 from neuralwrap.train.checkpoint import apply_state_dict, load_weights, save_weights
 
-__all__ = ["SandwichCodec", "load_pretrained", "load_model_file", "save_model_file", "decode_file", "MIN_SIDE"]
+__all__ = ["MIN_SIDE", "SandwichCodec", "decode_file", "load_model_file", "load_pretrained", "save_model_file"]
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,12 @@ log = logging.getLogger(__name__)
 MIN_SIDE = 16
 
 
-def prepare_input(image: np.ndarray, channels: int) -> np.ndarray:
+def prepare_input(image: np.ndarray, channels: int, keep_precision: bool = False, scale: int = 1) -> np.ndarray:
     """Validate a source image for a sandwich; documented conversions happen with a warning:
-    uint16/float → 8-bit, RGBA → RGB (alpha dropped), gray → RGB (replicated)."""
+    uint16/float → 8-bit (unless ``keep_precision``: an app model takes its representation as is),
+    RGBA → RGB (alpha dropped), gray → RGB (replicated). Sides must be multiples of ``scale``."""
     image = check_image(image)
-    if image.dtype != np.uint8:
+    if image.dtype != np.uint8 and not keep_precision:
         warnings.warn(f"sandwich: {image.dtype} input converted to 8 bits (the models are 8-bit)", stacklevel=3)
         image = to_uint8(image)
     c = image.shape[2]
@@ -52,6 +56,9 @@ def prepare_input(image: np.ndarray, channels: int) -> np.ndarray:
         raise InputError(f"sandwich model takes {channels}-channel images, got {image.shape[2]} channels")
     if min(image.shape[:2]) < MIN_SIDE:
         raise InputError(f"image {image.shape[1]}×{image.shape[0]} is smaller than the {MIN_SIDE}×{MIN_SIDE} minimum")
+    if image.shape[0] % scale or image.shape[1] % scale:
+        raise InputError(f"image {image.shape[1]}×{image.shape[0]}: sides must be multiples of {scale} for this "
+                         f"model (its code image is 1/{scale} of the resolution)")
     return np.ascontiguousarray(image)
 
 
@@ -62,12 +69,17 @@ class SandwichCodec:
     ``jpeg``) whose metadata names the model; ``decode(data)`` undoes it. ``codec=`` lets a model
     trained on one codec run over another (e.g. the JPEG-trained model over ``heif``), with
     ``cond_quality`` the quality the networks are told (default: ``quality``).
+
+    ``app`` names the application (:mod:`neuralwrap.sandwich.apps`) the model was trained for, if any;
+    such a model takes uint8, uint16 or float32 input as its representation without an 8-bit
+    conversion, and :meth:`decode_float` gives its unrounded float output.
     """
 
-    def __init__(self, model: Sandwich, name: str, version: str = "1", device: str | torch.device = "cpu") -> None:
+    def __init__(self, model: Sandwich, name: str, version: str = "1", device: str | torch.device = "cpu",
+                 app: str | None = None) -> None:
         # channels_last roughly halves CPU convolution time for these narrow U-Nets
         self.model = model.to(device).to(memory_format=torch.channels_last).eval()
-        self.name, self.version, self.device = name, version, torch.device(device)
+        self.name, self.version, self.device, self.app = name, version, torch.device(device), app
 
     @property
     def config(self) -> SandwichConfig:
@@ -82,13 +94,20 @@ class SandwichCodec:
 
     @torch.inference_mode()
     def code_image(self, image: np.ndarray, cond_quality: int) -> np.ndarray:
-        """Pre-process ``HxWxC`` uint8 → the uint8 code image the encoder receives."""
-        x = self._tensor(prepare_input(image, self.config.in_channels))
+        """Pre-process ``HxWxC`` uint8 (any dtype for an app model) → the uint8 code image the encoder
+        receives, ``H/scale × W/scale × code_channels``."""
+        x = self._tensor(prepare_input(image, self.config.in_channels, self.app is not None, self.config.scale))
         return from_tensor(self.model.preprocess(x, self._quality(cond_quality)))
 
     @torch.inference_mode()
+    def postprocess_float(self, decoded: np.ndarray, cond_quality: int) -> np.ndarray:
+        """Post-process a decoded ``hxwxC`` code image → ``(h·scale)x(w·scale)xC`` float32 reconstruction in [0,1]."""
+        out = self.model.postprocess(self._tensor(decoded), self._quality(cond_quality))
+        return out[0].permute(1, 2, 0).to("cpu", torch.float32).contiguous().numpy()
+
+    @torch.inference_mode()
     def postprocess(self, decoded: np.ndarray, cond_quality: int) -> np.ndarray:
-        """Post-process a decoded ``HxWxC`` uint8 code image → uint8 reconstruction."""
+        """Post-process a decoded ``HxWxC`` uint8 code image → uint8 reconstruction (full resolution)."""
         return from_tensor(self.model.postprocess(self._tensor(decoded), self._quality(cond_quality)))
 
     @torch.inference_mode()
@@ -103,6 +122,11 @@ class SandwichCodec:
                          cond_quality: int | None = None, **settings: Any) -> tuple[bytes, np.ndarray]:
         """Like :meth:`encode`, also returning the uint8 code image that was encoded."""
         name = codec or self.config.codec
+        if self.config.code_channels not in (1, 3):
+            raise UnsupportedOptionError(
+                f"model {self.name} makes a {self.config.code_channels}-channel code image, coded as "
+                f"{-(-self.config.code_channels // 3)} files; one-file encode is not supported for it: use "
+                "neuralwrap.sandwich.apps_multichannel.grouped_model_roundtrip (or load_grouped)")
         cq = int(quality if cond_quality is None else cond_quality)
         if name == self.config.codec:
             settings.setdefault("subsampling", self.config.subsampling)
@@ -115,14 +139,22 @@ class SandwichCodec:
         """``HxWx3`` uint8 → bytes of a standard file (metadata carries the model id and quality)."""
         return self.encode_with_code(image, quality, codec=codec, cond_quality=cond_quality, **settings)[0]
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """Bytes of a file made by :meth:`encode` → ``HxWx3`` uint8 reconstruction."""
+    def _decoded(self, data: bytes) -> tuple[np.ndarray, int]:
         fmt, tag = read_tag(data)
         if tag is None:
             raise CodecError(f"file has no neuralwrap tag; decode it with decode_file() or as plain {fmt}")
         if tag.model != self.name:
             raise CodecError(f"file was made by model {tag.model!r}, not {self.name!r}")
-        return self.postprocess(get_codec(fmt).decode(data), tag.quality)
+        return get_codec(fmt).decode(data), tag.quality
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """Bytes of a file made by :meth:`encode` → ``HxWx3`` uint8 reconstruction (full resolution: for
+        ``scale = 2`` twice the size of the image stored in the file)."""
+        return self.postprocess(*self._decoded(data))
+
+    def decode_float(self, data: bytes) -> np.ndarray:
+        """Like :meth:`decode`, but the post-processor's float32 output in [0,1] (not rounded to 8 bits)."""
+        return self.postprocess_float(*self._decoded(data))
 
 
 def save_model_file(path: str | os.PathLike[str], model: Sandwich, name: str, version: str = "1",
@@ -140,8 +172,9 @@ def load_model_file(path: str | os.PathLike[str], device: str | torch.device = "
         raise CheckpointError(f"{path}: not a sandwich model file (no 'sandwich' config)")
     model = Sandwich(SandwichConfig.from_dict(cfg_dict))
     apply_state_dict(model, weights.state_dict, strict=True, what=f"sandwich model {path}")
+    app = weights.config.get("app")
     return SandwichCodec(model, str(weights.config.get("name", Path(path).stem)),
-                         str(weights.config.get("version", "1")), device)
+                         str(weights.config.get("version", "1")), device, app=str(app) if app else None)
 
 
 def load_pretrained(name: str, device: str | torch.device = "cpu") -> SandwichCodec:

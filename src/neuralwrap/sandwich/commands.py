@@ -13,6 +13,7 @@ import numpy as np
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.sandwich.video_cli import cmd_video  # noqa: F401 - ``sandwich video …``, dispatched by name
 
 log = logging.getLogger("neuralwrap.sandwich")
 
@@ -30,27 +31,50 @@ def load_any(ref: str, device: str = "cpu"):  # -> SandwichCodec
     return load_pretrained(ref, device)
 
 
+def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
+    """The sandwich config of ``sandwich train``: the app's (if any) with the given flags on top."""
+    import dataclasses
+
+    from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+
+    base = app.config if app is not None else SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
+    over: dict[str, Any] = {}
+    for flag in ("codec", "subsampling", "scale"):
+        if getattr(args, flag) is not None:
+            over[flag] = getattr(args, flag)
+    if args.post is not None:
+        over["post"] = ProcessorConfig() if args.post == "none" else args.post  # (as before: "none" = default post)
+    if args.pre is not None:
+        over["pre"] = None if args.pre == "none" else args.pre
+    if args.qmin is not None or args.qmax is not None:
+        lo, hi = base.quality_range
+        over["quality_range"] = (args.qmin if args.qmin is not None else lo, args.qmax if args.qmax is not None else hi)
+    return dataclasses.replace(base, **over)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import os
 
-    from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
     from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
     from neuralwrap.train import TrainConfig
 
-    cfg = SandwichConfig(codec=args.codec, subsampling=args.subsampling, pre=args.pre,
-                         post=args.post if args.post is not None else ProcessorConfig(),
-                         quality_range=(args.qmin, args.qmax))
+    app = None
+    if args.app:
+        from neuralwrap.sandwich.apps import get_app
+
+        app = get_app(args.app)
+    cfg = _train_config(args, app)
+    max_s = args.max_seconds if args.max_seconds is not None else (None if args.max_minutes is None else 60.0 * args.max_minutes)
     tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
                      out_dir=args.out, num_workers=args.workers, grad_clip=args.grad_clip or None, ckpt_every=args.ckpt_every,
-                     resume=not args.no_resume,
-                     max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
+                     resume=not args.no_resume, max_seconds=max_s)
     sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
-                             lr_schedule=args.lr_schedule)
+                             refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule)
     from neuralwrap.train import cleanup
 
     t0 = time.time()
     try:
-        result = train_sandwich(cfg, tc, sw)
+        result = train_sandwich(cfg, tc, sw, app=app)
     finally:
         cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
     result["wall_seconds"] = time.time() - t0
@@ -67,7 +91,11 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
     from neuralwrap.sandwich.codec import save_model_file
     from neuralwrap.sandwich.config import SandwichConfig
     from neuralwrap.sandwich.models import Sandwich
-    from neuralwrap.train import latest_checkpoint, load_checkpoint, read_checkpoint_meta
+    from neuralwrap.train import (
+        latest_checkpoint,
+        load_checkpoint,
+        read_checkpoint_meta,
+    )
 
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
@@ -78,6 +106,8 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
     load_checkpoint(ckpt, {"model": model})
     extra = {"trained_steps": meta["step"], "train": meta["config"]["train"],
              "sandwich_train": model_cfg.get("sandwich_train"), "rd_slope": model_cfg.get("rd_slope")}
+    if model_cfg.get("app"):
+        extra["app"] = model_cfg["app"]
     return save_model_file(output, model, name, version, extra)
 
 
@@ -94,7 +124,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not models:
         print("no shipped models")
     for name, entry in sorted(models.items()):
-        print(f"{name:12s} {entry.description}")
+        app = f"[app {entry.app}] " if entry.app else ""
+        print(f"{name:22s} {app}{entry.description}")
     return 0
 
 
@@ -127,10 +158,50 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_apps() -> int:
+    from neuralwrap.sandwich.apps import list_apps
+
+    for name, spec in list_apps().items():
+        c = spec.config
+        print(f"{name:20s} {c.codec} {c.subsampling} {c.in_channels}->{c.code_channels}->{c.out_channels} "
+              f"scale {c.scale}, anchor {spec.anchor}: {spec.summary}")
+    return 0
+
+
+def cmd_eval_app(args: argparse.Namespace) -> int:
+    """``sandwich eval --app NAME --model M``: the models and the app's baselines on its test images."""
+    from neuralwrap.sandwich.apps import get_app
+    from neuralwrap.sandwich.evaluate import evaluate_app
+
+    app = get_app(args.app)
+    models = {_model_label(m): load_any(m, args.device) for m in args.model}
+    for label, sc in models.items():
+        if sc.app is not None and sc.app not in (app.name, app.transfer_from):
+            log.warning("model %s was trained for app %s, evaluated on %s", label, sc.app, app.name)
+    summary = evaluate_app(app, models, args.out, data=args.data, qualities=args.qualities, baselines=args.baseline,
+                           limit=args.limit, progress=True)
+    for label, s in summary["curves"].items():
+        parts = []
+        for base in summary["baselines"]:
+            if base == label:
+                continue
+            bd = s.get("bd", {}).get(base, {})
+            parts.append(f"vs {base}: {bd.get('bd_rate_img', float('nan')):+.1f}% / {bd.get('bd_psnr_img', float('nan')):+.2f} dB")
+        print(f"{label:22s} " + "; ".join(parts))
+    print(f"report: {Path(args.out) / 'summary.json'}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from neuralwrap.codecs.sweep import load_images
     from neuralwrap.sandwich.evaluate import EvalSpec, evaluate
 
+    if args.list_apps:
+        return _print_apps()
+    if args.app:
+        return cmd_eval_app(args)
+    if args.data is None:
+        args.data = str(Path.cwd().parent / "shared" / "data" / "kodak")
     if not args.model:
         raise InputError("give at least one --model (a shipped name or a model file)")
     models = {_model_label(m): load_any(m, args.device) for m in args.model}

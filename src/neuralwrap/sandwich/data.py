@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import read_image
 
-__all__ = ["IMAGE_SUFFIXES", "list_images", "load_photos", "CropDataset", "fixed_training_crops"]
+__all__ = ["IMAGE_SUFFIXES", "CropDataset", "fixed_training_crops", "list_images", "load_photos"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
 

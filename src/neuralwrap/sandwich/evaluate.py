@@ -16,19 +16,41 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.codecs.sweep import RDRecord, average_curve, load_images, rd_sweep, summarize, write_csv
+from neuralwrap.codecs.base import bits_per_pixel
+from neuralwrap.codecs.sweep import (
+    RDRecord,
+    average_curve,
+    curves_by_image,
+    load_images,
+    rd_sweep,
+    summarize,
+    write_csv,
+)
+from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.metrics.plots import plot_rd
+from neuralwrap.metrics.psnr import psnr
 from neuralwrap.nn import count_parameters, macs_per_pixel
 from neuralwrap.sandwich.codec import SandwichCodec
 
-__all__ = ["EvalSpec", "evaluate", "rate_honesty_by_quality", "plot_comparison", "model_complexity"]
+if TYPE_CHECKING:  # pragma: no cover
+    from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec
+
+__all__ = [
+    "EvalSpec",
+    "app_transfer_conditioning",
+    "evaluate",
+    "evaluate_app",
+    "model_complexity",
+    "plot_comparison",
+    "rate_honesty_by_quality",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +72,9 @@ class EvalSpec:
 
 
 def model_complexity(sc: SandwichCodec) -> dict[str, Any]:
-    """Parameters and multiply-accumulates per pixel of the pre- and post-processor."""
+    """Parameters and multiply-accumulates per pixel of the pre- and post-processor (per pixel of the
+    full-resolution source / reconstruction, also for a ``scale = 2`` model whose post runs at half
+    resolution), and their totals."""
     m = sc.model
     out: dict[str, Any] = {}
     for part in ("pre", "post"):
@@ -59,7 +83,9 @@ def model_complexity(sc: SandwichCodec) -> dict[str, Any]:
             out[part] = {"params": 0, "macs_per_pixel": 0.0}
             continue
         probe = _QualityProbe(mod)
-        out[part] = {"params": count_parameters(mod), "macs_per_pixel": macs_per_pixel(probe, mod.in_ch)}
+        per_in = macs_per_pixel(probe, mod.in_ch)
+        out[part] = {"params": count_parameters(mod), "macs_per_pixel": per_in / (mod.up * mod.up)}
+    out["total"] = {k: out["pre"][k] + out["post"][k] for k in ("params", "macs_per_pixel")}
     return out
 
 
@@ -213,6 +239,262 @@ def plot_comparison(
         ax.set_title(f"{title}\n{sub}", fontsize=9)
         ax.axis("off")
     fig.suptitle(f"{name}: centre crop, matched rate ≈ {target_bpp} bpp ({spec.codec})", fontsize=10)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------
+# applications (``sandwich eval --app``)
+
+
+def _quantize(image: np.ndarray, bits: int) -> np.ndarray:
+    img = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    if bits <= 0:
+        return img
+    peak = float(2**bits - 1)
+    return (np.rint(img * peak) / peak).astype(np.float32)
+
+
+def _anchor_psnr(app: AppSpec, crops: Sequence[np.ndarray], qualities: Sequence[int]) -> np.ndarray:
+    run = app.baselines[app.anchor or ""]
+    refs = [app.anchor_reference(c).astype(np.float32) if app.anchor_reference else c for c in crops]
+    return np.asarray([np.mean([psnr(r, _quantize(run(c, int(q))[1], 8)) for c, r in zip(crops, refs)]) for q in qualities])
+
+
+def app_transfer_conditioning(src: AppSpec, dst: AppSpec, qualities: Sequence[int], crops: Sequence[np.ndarray] | None = None,
+                              n: int = 12, size: int = 256, seed: int = 123) -> dict[int, int]:
+    """``{dst quality: src quality}`` with equal anchor PSNR on training crops: what a model trained for
+    app ``src`` (e.g. over JPEG) is told when it runs over ``dst``'s codec (e.g. HEIF). ``crops``
+    (``HxWxC`` float [0,1]) default to ``n`` crops of ``src.train_data`` (default training folder).
+    Clipped to ``src.config.quality_range``."""
+    if src.anchor is None or dst.anchor is None:
+        raise InputError(f"transfer {src.name} → {dst.name} needs an anchor baseline in both apps")
+    if crops is None:
+        from neuralwrap.sandwich.training import SandwichTrainConfig, app_crops
+
+        t = app_crops(src, SandwichTrainConfig(crop=64), size, n, seed)
+        crops = [c.permute(1, 2, 0).numpy() for c in t]
+    lo, hi = src.config.quality_range
+    sq = np.arange(lo, hi + 1, 5)
+    sp = _anchor_psnr(src, crops, sq.tolist())
+    dp = _anchor_psnr(dst, crops, list(qualities))
+    order = np.argsort(sp)
+    matched = np.interp(dp, sp[order], sq[order])
+    return {int(q): round(float(m)) for q, m in zip(qualities, matched)}
+
+
+def _model_app_roundtrip(sc: SandwichCodec, app: AppSpec, cond: Mapping[int, int], honesty: list[dict[str, Any]],
+                         label: str) -> AppRoundtrip:
+    own = app.config.codec == sc.config.codec
+    settings: dict[str, Any] = dict(app.codec_settings)
+    if not own:
+        settings.setdefault("subsampling", app.config.subsampling)
+
+    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        cq = int(cond.get(int(quality), quality))
+        data, code = sc.encode_with_code(image, int(quality), codec=app.config.codec, cond_quality=cq, **settings)
+        if own:
+            pred, real = sc.proxy_bits(code, cq), 8.0 * len(data)
+            honesty.append({"label": label, "quality": int(quality), "pred_bits": pred, "real_bits": real,
+                            "rel_err": (pred - real) / real})
+        return data, sc.decode_float(data)
+
+    return run
+
+
+def _app_sweep(label: str, run: AppRoundtrip, images: Sequence[tuple[str, np.ndarray]], qualities: Sequence[int],
+               app: AppSpec, metric_rows: list[dict[str, Any]], progress: bool) -> list[RDRecord]:
+    import time
+
+    jobs = [(name, img, q) for name, img in images for q in qualities]
+    it: Any = jobs
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(jobs, desc=label, unit="enc", leave=False)
+    out = []
+    for name, img, q in it:
+        t0 = time.perf_counter()
+        data, rec = run(img, int(q))
+        sec = time.perf_counter() - t0
+        rec = _quantize(rec, app.output_bits)
+        if rec.shape != img.shape:
+            raise InputError(f"{label}: reconstruction of {name} has shape {rec.shape}, original {img.shape}")
+        h, w = img.shape[:2]
+        bpp = bits_per_pixel(data, h, w)
+        out.append(RDRecord(label=label, image=name, height=h, width=w, quality=int(q), bytes=len(data), bpp=bpp,
+                            psnr=psnr(img, rec), encode_s=sec, decode_s=math.nan, seconds=sec))
+        if app.metrics:
+            metric_rows.append({"label": label, "image": name, "quality": int(q), "bpp": bpp,
+                                **{k: float(fn(img, rec)) for k, fn in app.metrics.items()}})
+    return out
+
+
+def _bd_separate(records: Sequence[RDRecord], label: str, anchor: str) -> dict[str, Any]:
+    """Like :func:`~neuralwrap.codecs.sweep.bd_vs_anchor`, but BD-PSNR and BD-rate are computed
+    independently: BD-PSNR needs overlapping rates only, BD-rate overlapping PSNRs (an app whose baseline
+    levels off far below the model, e.g. gray vs colour, has a BD-PSNR but no BD-rate)."""
+    from neuralwrap.metrics.bd import bd_psnr, bd_rate
+
+    ca, cb = curves_by_image(records, anchor), curves_by_image(records, label)
+    out: dict[str, Any] = {}
+    for key, fn in (("bd_rate", bd_rate), ("bd_psnr", bd_psnr)):
+        vals = []
+        for img in sorted(set(ca) & set(cb)):
+            try:
+                vals.append(fn(*ca[img], *cb[img], dominated="drop"))
+            except InputError:
+                pass
+        out[f"{key}_img"] = float(np.mean(vals)) if vals else math.nan
+        out[f"n_img_{key}"] = len(vals)
+        try:
+            out[f"{key}_avg"] = fn(*average_curve(records, anchor)[1:], *average_curve(records, label)[1:], dominated="drop")
+        except InputError:
+            out[f"{key}_avg"] = math.nan
+    out["n_img"] = max(out["n_img_bd_rate"], out["n_img_bd_psnr"])
+    return out
+
+
+def _metric_curves(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    by: dict[str, dict[int, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by[r["label"]][r["quality"]].append(r)
+    out: dict[str, dict[str, Any]] = {}
+    for label, qs in by.items():
+        ks = sorted(qs)
+        out[label] = {"quality": ks, "bpp": [float(np.mean([r["bpp"] for r in qs[k]])) for k in ks],
+                      **{m: [float(np.mean([r[m] for r in qs[k]])) for k in ks] for m in names}}
+    return out
+
+
+def evaluate_app(
+    app: AppSpec,
+    models: Mapping[str, SandwichCodec],
+    out_dir: str | os.PathLike[str],
+    *,
+    images: Sequence[tuple[str, np.ndarray]] | None = None,
+    data: str | None = None,
+    qualities: Sequence[int] | None = None,
+    baselines: Sequence[str] | None = None,
+    limit: int = 0,
+    progress: bool = False,
+    comparison_image: str | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``models`` and the app's baselines on the app's test images with the real codec.
+
+    Rates are real bytes over the ORIGINAL image's pixels (``8·bytes / (H·W)``); PSNR is on the app's
+    representation (reconstructions rounded to ``app.output_bits``). Models trained for another codec
+    than ``app.config.codec`` run over it unchanged, told the distortion-matched quality of their own
+    codec (``app.transfer_from``, :func:`app_transfer_conditioning`). Writes ``records.csv``,
+    ``rate_honesty.csv``, ``metrics.csv`` (app metrics), ``summary.json`` (BD-rate / BD-PSNR of every
+    curve vs every baseline, the anchor first; PSNR at fixed bpp; model complexity), ``rd.png`` and
+    ``comparison.png`` (one image side by side at the rate closest to ``app.comparison_bpp``).
+    """
+    from neuralwrap.sandwich.apps import get_app
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    imgs = list(images) if images is not None else app.eval_data(data)
+    if limit:
+        imgs = imgs[:limit]
+    if not imgs:
+        raise InputError(f"app {app.name}: no test images")
+    quals = [int(q) for q in (qualities or app.qualities)]
+    names = list(app.baselines) if baselines is None else list(baselines)
+    unknown = [b for b in names if b not in app.baselines]
+    if unknown:
+        raise InputError(f"app {app.name}: unknown baseline(s) {unknown}; it has {sorted(app.baselines)}")
+    if app.anchor is not None and app.anchor not in names:
+        names.insert(0, app.anchor)
+    runs: dict[str, AppRoundtrip] = {b: app.baselines[b] for b in names}
+    honesty: list[dict[str, Any]] = []
+    cond_tables: dict[str, dict[int, int]] = {}
+    for label, sc in models.items():
+        cond: dict[int, int] = {}
+        if sc.config.codec != app.config.codec:
+            src = get_app(app.transfer_from or sc.app or "")
+            cond = app_transfer_conditioning(src, app, quals)
+            log.warning("transfer %s → %s: %s told qualities %s", src.name, app.name, label, cond)
+        cond_tables[label] = cond
+        if label in runs:
+            raise InputError(f"model label {label!r} clashes with a baseline name")
+        runs[label] = _model_app_roundtrip(sc, app, cond, honesty, label)
+    records: list[RDRecord] = []
+    metric_rows: list[dict[str, Any]] = []
+    for label, run in runs.items():
+        records += _app_sweep(label, run, imgs, quals, app, metric_rows, progress)
+    write_csv(records, out / "records.csv")
+    _write_rows_csv(honesty, out / "rate_honesty.csv")
+    _write_rows_csv(metric_rows, out / "metrics.csv")
+    anchors = names  # anchor first
+    summary: dict[str, Any] = {
+        "app": app.name, "codec": app.config.codec, "subsampling": app.config.subsampling, "scale": app.config.scale,
+        "anchor": app.anchor, "baselines": names, "qualities": quals, "n_images": len(imgs),
+        "images": [n for n, _ in imgs], "output_bits": app.output_bits,
+        "cond_quality": {lab: {str(k): v for k, v in t.items()} for lab, t in cond_tables.items() if t},
+        "curves": _summarize_app(records, anchors),
+        "metrics": _metric_curves(metric_rows, list(app.metrics)),
+        "rate_honesty_median_rel_err": rate_honesty_by_quality(honesty),
+        "models": {label: {"name": sc.name, "version": sc.version, "app": sc.app, **model_complexity(sc)}
+                   for label, sc in models.items()},
+    }
+    _write_json(summary, out / "summary.json")
+    curves = {lab: average_curve(records, lab)[1:] for lab in runs}
+    plot_rd(curves, out / "rd.png", title=f"{app.name}: {app.config.codec} on {len(imgs)} images (real bytes)")
+    pick = comparison_image or _colourful(imgs)
+    _plot_app_comparison(dict(imgs), records, runs, pick, app, out / "comparison.png")
+    return summary
+
+
+def _summarize_app(records: Sequence[RDRecord], anchors: Sequence[str]) -> dict[str, dict[str, Any]]:
+    curves = summarize(records, anchors=anchors)
+    for label, c in curves.items():
+        c["bd"] = {a: _bd_separate(records, label, a) for a in anchors if a != label}
+    return curves
+
+
+def _colourful(imgs: Sequence[tuple[str, np.ndarray]]) -> str:
+    """Name of the image with the most colour (mean chroma spread); kodim23 if present."""
+    names = [n for n, _ in imgs]
+    if "kodim23" in names:
+        return "kodim23"
+    return max(imgs, key=lambda t: float(np.std(t[1] - t[1].mean(axis=2, keepdims=True))) if t[1].shape[2] == 3 else 0.0)[0]
+
+
+def _plot_app_comparison(imgs: Mapping[str, np.ndarray], records: Sequence[RDRecord], runs: Mapping[str, AppRoundtrip],
+                         name: str, app: AppSpec, path: Path, crop: int = 256) -> None:
+    panels = []
+    for label, run in runs.items():
+        rec = _closest(records, label, name, app.comparison_bpp)
+        _, im = run(imgs[name], int(rec.quality))
+        panels.append((f"{label} q={rec.quality:g}", _quantize(im, app.output_bits), f"{rec.bpp:.3f} bpp, {rec.psnr:.2f} dB"))
+    _draw_panels(imgs[name], panels, path, f"{app.name}, {name}: centre crop at ≈ {app.comparison_bpp} bpp (real bytes)", crop)
+
+
+def _draw_panels(original: np.ndarray, panels: Sequence[tuple[str, np.ndarray, str]], path: Path, title: str,
+                 crop: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h, w = original.shape[:2]
+    c = min(crop, h, w)
+    y0, x0 = (h - c) // 2, (w - c) // 2
+    allp = [("original", original, ""), *panels]
+    fig, axes = plt.subplots(1, len(allp), figsize=(3.2 * len(allp), 3.6), constrained_layout=True)
+    for ax, (t, im, sub) in zip(np.atleast_1d(axes), allp):
+        patch = np.asarray(im)[y0 : y0 + c, x0 : x0 + c]
+        if patch.dtype != np.uint8:
+            patch = np.clip(patch, 0, 1)
+        if patch.shape[2] == 1:
+            ax.imshow(patch[:, :, 0], cmap="gray", interpolation="nearest")
+        else:
+            ax.imshow(patch[:, :, :3], interpolation="nearest")
+        ax.set_title(f"{t}\n{sub}", fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format="png")
     plt.close(fig)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from neuralwrap.errors import UnsupportedOptionError
+from neuralwrap.proxies._ste import clip_ste, round_ste
 from neuralwrap.proxies.jpeg import jpeg_proxy
 from neuralwrap.proxies.rate import JpegRate
-from neuralwrap.proxies._ste import clip_ste, round_ste
 
-__all__ = ["CodecProxy", "PROXY_CODECS"]
+__all__ = ["PROXY_CODECS", "CodecProxy"]
 
 #: codecs with a differentiable proxy a sandwich can be trained through
 PROXY_CODECS = ("jpeg",)
@@ -29,7 +29,7 @@ class CodecProxy(nn.Module):
         self.codec, self.subsampling = codec, subsampling
         self.rate = JpegRate(subsampling)
 
-    def forward(self, code: Tensor, quality: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # noqa: D102
+    def forward(self, code: Tensor, quality: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         code8 = round_ste(clip_ste(code, 0.0, 1.0) * 255.0) / 255.0
         out = jpeg_proxy(code8, quality, self.subsampling)
         return out.image, self.rate(out), code8

@@ -14,21 +14,30 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from neuralwrap.sandwich.calibration import RDSlope, fit_rd_slope, real_bits, refit_rate_correction
+from neuralwrap.errors import InputError
+from neuralwrap.sandwich.calibration import (
+    RDSlope,
+    fit_rd_slope,
+    real_bits,
+    refit_rate_correction,
+)
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.data import CropDataset, fixed_training_crops, load_photos
+from neuralwrap.sandwich.losses import get_distortion, mse_distortion
 from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.errors import InputError
-from neuralwrap.train import CosineLRHook, Trainer, TrainConfig, seed_everything
+from neuralwrap.train import CosineLRHook, TrainConfig, Trainer, seed_everything
 
-__all__ = ["SandwichTrainConfig", "SandwichObjective", "RateRefitHook", "train_sandwich"]
+if TYPE_CHECKING:  # pragma: no cover
+    from neuralwrap.sandwich.apps import AppSpec
+
+__all__ = ["RateRefitHook", "SandwichObjective", "SandwichTrainConfig", "app_crops", "train_sandwich"]
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +68,17 @@ class SandwichTrainConfig:
 
 
 class SandwichObjective:
-    """``loss = mean_i [MSE_i + γ λ(q_i) · bpp_i + P_i] / MSE_plain(q_i)`` with MSE in 8-bit units² and
-    ``P_i`` the mean squared excursion (8-bit units²) of the raw pre-processor output outside [0, 1]."""
+    """``loss = mean_i [D_i + γ λ(q_i) · bpp_i + P_i] / D_plain(q_i)`` with D the distortion ``distortion``
+    (a key of :data:`~neuralwrap.sandwich.losses.DISTORTIONS`; default MSE in 8-bit units²), bpp over the
+    source's pixels (full resolution), and ``P_i`` the mean squared excursion (8-bit units²) of the raw
+    pre-processor output outside [0, 1]. ``slope`` gives λ(q) and D_plain(q) of the plain codec (or
+    of the app's anchor baseline) in the same units as D."""
 
-    def __init__(self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0) -> None:
+    def __init__(self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0,
+                 distortion: str = "mse") -> None:
         self.cfg, self.slope, self.gamma, self.seed, self.rank = cfg, slope, gamma, seed, rank
+        self.distortion = distortion
+        self._dist = get_distortion(distortion)
 
     def sample_quality(self, n: int, step: int) -> Tensor:
         """``n`` integer qualities, uniform over the quality range; a function of (seed, step, rank) so
@@ -73,16 +88,19 @@ class SandwichObjective:
         return torch.randint(lo, hi + 1, (n,), generator=gen).float()
 
     def loss_at(self, model: nn.Module, batch: Tensor, quality: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """The loss of ``batch`` ``(B,3,H,W)`` at the given qualities ``(B,)`` (no sampling)."""
+        """The loss of ``batch`` ``(B,in_ch,H,W)`` at the given qualities ``(B,)`` (no sampling)."""
         out = model(batch, quality)
         lam, mse_plain = (t.to(batch.device) for t in self.slope.at(quality))
-        mse = ((out.x_hat - batch) * 255.0).pow(2).flatten(1).mean(1)
+        mse = mse_distortion(out.x_hat, batch)
+        dist = mse if self.distortion == "mse" else self._dist(out.x_hat, batch)
         bpp = out.bits / float(batch.shape[-1] * batch.shape[-2])
         excess = ((out.code_raw - out.code_raw.clamp(0, 1)) * 255.0).pow(2).flatten(1).mean(1)
-        loss = ((mse + self.gamma * lam * bpp + excess) / mse_plain).mean()
+        loss = ((dist + self.gamma * lam * bpp + excess) / mse_plain).mean()
         m = mse.detach()
         logs = {"loss": float(loss.detach()), "mse": float(m.mean()), "bpp": float(bpp.detach().mean()),
                 "psnr": float((10 * torch.log10(255.0**2 / m.clamp_min(1e-6))).mean())}
+        if self.distortion != "mse":
+            logs[self.distortion] = float(dist.detach().mean())
         return loss, logs
 
     def __call__(self, model: nn.Module, batch: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
@@ -93,8 +111,9 @@ class RateRefitHook:
     """Every ``every`` steps, encode the pre-processed fixed crops with the real codec at each bin's
     quality and move the model's per-bin rate correction toward ``log(real/proxy)`` (the paper's refit)."""
 
-    def __init__(self, crops: Tensor, every: int) -> None:
+    def __init__(self, crops: Tensor, every: int, codec_settings: dict[str, Any] | None = None) -> None:
         self.crops, self.every = crops, every
+        self.codec_settings = dict(codec_settings or {})
         self.history: list[dict[str, Any]] = []
 
     @torch.no_grad()
@@ -116,7 +135,7 @@ class RateRefitHook:
         code = torch.cat(codes)
         qual = torch.cat(quals)
         _, bits, code8 = model.proxy(code, qual)
-        real = real_bits(code8, qual.int().tolist(), cfg.codec, cfg.subsampling)
+        real = real_bits(code8, qual.int().tolist(), cfg.codec, cfg.subsampling, **self.codec_settings)
         corrected = (bits * model.rate_correction(qual)).cpu().numpy()
         err = float(np.median(np.abs(corrected - real) / real))
         model.rate_log_corr.copy_(
@@ -132,24 +151,68 @@ class RateRefitHook:
                 trainer.log_scalar(f"rate/{k}", v)
 
 
-def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig,
-                   hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> dict[str, Any]:
-    """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
+def app_crops(app: AppSpec, sw: SandwichTrainConfig, size: int, n: int, seed: int) -> Tensor:
+    """``(n, in_ch, s, s)`` reproducible crops of the app's training data: the first ``n`` items of
+    ``app.train_data`` with crop ``s = size`` (halved until the data has images that large, not below
+    ``sw.crop``)."""
+    from neuralwrap.errors import InputError as _InputError
 
-    ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
-    """
+    side = int(size)
+    while True:
+        try:
+            ds = app.train_data(replace(sw, crop=side), seed)
+            return torch.stack([torch.as_tensor(ds[i]) for i in range(n)])
+        except _InputError:
+            if side // 2 < min(sw.crop, size):
+                raise
+            side //= 2
+
+
+def _plain_setup(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig) -> tuple[Any, RDSlope, Tensor]:
+    """Dataset, plain-codec RD slope and refit crops of a plain RGB sandwich (no app)."""
     photos = load_photos(sw.data)  # decoded once, shared by the training, calibration and refit crops
     ds = CropDataset(photos, crop=sw.crop, seed=train_cfg.seed)
     calib = fixed_training_crops(photos, sw.calib_crop, sw.calib_crops, seed=train_cfg.seed + 1)
     slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
-    log.info("plain %s RD slope: %s", cfg.codec, slope)
+    # refit crops: fixed, disjoint from the calibration crops (other seed), larger than training crops
+    return ds, slope, fixed_training_crops(photos, sw.refit_crop, sw.refit_crops, seed=train_cfg.seed + 2)
+
+
+def _app_setup(app: AppSpec, cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig) -> tuple[Any, RDSlope, Tensor]:
+    """Dataset, anchor-baseline RD slope (in the app's distortion) and refit crops of an app."""
+    if not app.trainable:
+        raise InputError(f"app {app.name!r} is evaluation-only (no training preset)")
+    ds = app.train_data(sw, train_cfg.seed)
+    calib = app_crops(app, sw, sw.calib_crop, sw.calib_crops, train_cfg.seed + 1)
+    qualities = np.linspace(*cfg.quality_range, 12).round().astype(int).tolist()
+    if app.anchor is None:
+        if cfg.in_channels != 3 or cfg.scale != 1:
+            raise InputError(f"app {app.name!r} has no anchor baseline to measure λ(q) with")
+        slope = fit_rd_slope(calib, qualities, cfg.codec, cfg.subsampling)
+    else:
+        slope = fit_rd_slope(calib, qualities, roundtrip=app.baselines[app.anchor], distortion=get_distortion(app.distortion))
+    return ds, slope, app_crops(app, sw, sw.refit_crop, sw.refit_crops, train_cfg.seed + 2)
+
+
+def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig,
+                   hooks: Sequence[Callable[[Trainer, int], None]] = (), app: AppSpec | None = None) -> dict[str, Any]:
+    """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
+
+    ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
+    With ``app`` (:class:`~neuralwrap.sandwich.apps.AppSpec`), the data come from ``app.train_data``,
+    the distortion is ``app.distortion`` and λ(q) is the RD slope of the app's anchor baseline measured
+    with the real codec on training crops; ``cfg`` is usually ``app.config`` (possibly with overrides).
+    """
+    ds, slope, refit_crops = _plain_setup(cfg, train_cfg, sw) if app is None else _app_setup(app, cfg, train_cfg, sw)
+    log.info("%s RD slope: %s", "plain " + cfg.codec if app is None else f"app {app.name} anchor {app.anchor}", slope)
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
-    # refit crops: fixed, disjoint from the calibration crops (other seed), larger than training crops
-    hook = RateRefitHook(fixed_training_crops(photos, sw.refit_crop, sw.refit_crops, seed=train_cfg.seed + 2),
-                         sw.refit_every)
-    objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")))
+    hook = RateRefitHook(refit_crops, sw.refit_every, dict(app.codec_settings) if app is not None else None)
+    objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")),
+                                  distortion=app.distortion if app is not None else "mse")
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
+    if app is not None:
+        extra["app"] = app.name
     all_hooks: list[Callable[[Trainer, int], None]] = [hook]
     if sw.lr_schedule == "cosine":
         all_hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(200, train_cfg.steps // 10)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neuralwrap.errors import CheckpointError, InputError
 
-__all__ = ["ZooEntry", "ZOO", "PRETRAINED_DIR", "zoo_path", "list_models"]
+__all__ = ["PRETRAINED_DIR", "ZOO", "ZooEntry", "list_models", "zoo_path"]
 
 PRETRAINED_DIR = Path(__file__).with_name("pretrained")
 
@@ -23,6 +23,8 @@ class ZooEntry:
     """sha256 of the safetensors file."""
     description: str
     """One line for ``sandwich models``."""
+    app: str | None = None
+    """Application (:mod:`neuralwrap.sandwich.apps`) the model belongs to; None = plain RGB sandwich."""
 
 
 #: name → entry. Regenerate sha256 with ``sha256sum src/neuralwrap/sandwich/pretrained/*.safetensors``.
@@ -42,6 +44,49 @@ ZOO: dict[str, ZooEntry] = {
     "jpeg444-postonly": ZooEntry(
         "jpeg444-postonly", "150b16920da1f0786641813d2ade5bf160f5cc849da92f19742466118250132e",
         "baseline: JPEG 4:4:4 post-processor only (543K, same size and budget as jpeg444)",
+    ),
+    "rgb-over-gray": ZooEntry(
+        "rgb-over-gray", "6bf8ee938997b7c1872f4357bca9a5a133f5ae3a9b1fdf50c4be0be5b7f62009",
+        "RGB over grayscale JPEG 4:0:0, q 5-95: slim pre (66K) + post (120K), 4 carriers",
+        app="rgb-over-gray",
+    ),
+    "rgb-over-gray-postonly": ZooEntry(
+        "rgb-over-gray-postonly", "e8ab48c2d5f6d8bbbdd878566b66428205f00b7ab1060d55eeedb09edba0c74c",
+        "baseline: colourisation post-processor only over grayscale JPEG (187K, same data and steps as rgb-over-gray)",
+        app="rgb-over-gray",
+    ),
+    "lowres-2x": ZooEntry(
+        "lowres-2x", "23da5c627c00d066185a48f092171881f906ad2a4fff89279ecdb8b1ac0322a9",
+        "2x resolution over a half-resolution JPEG 4:2:0, q 5-95: slim pre (60K) + post (119K)",
+        app="lowres-2x",
+    ),
+    "hdr-jpeg": ZooEntry(
+        "hdr-jpeg", "e3c1c6b5b16eb7de83783502ef207dbc0585e61c37782c53bc77f9556ad1db04",
+        "HDR (PU21 representation) through 8-bit JPEG 4:2:0, q 5-95: slim pre (57K) + post (57K); CPU-trained, "
+        "352 steps (does not beat its 8-bit baseline yet, see docs/BENCHMARKS.md)",
+        app="hdr",
+    ),
+    "jpeg420-lpips": ZooEntry(
+        "jpeg420-lpips", "6aa9514abe99259448f622bc436f360de698bbe9b914bac39afb76f8924029c1",
+        "JPEG 4:2:0 trained for LPIPS (0.25 MSE + 0.75 LPIPS-alex), fine-tuned from jpeg420: slim pre (57K) + post (488K)",
+        app="jpeg420-lpips",
+    ),
+    "jpeg420-msssim": ZooEntry(
+        "jpeg420-msssim", "21a4e87e1b276aaa8e2309904f66403ad987c5e7f5ec70cc3eaf80a49230e53e",
+        "JPEG 4:2:0 trained for MS-SSIM (0.25 MSE + 0.75 (1-MS-SSIM)), fine-tuned from jpeg420: slim pre (57K) + post (488K)",
+        app="jpeg420-msssim",
+    ),
+    "mc6-jpeg": ZooEntry(
+        "mc6-jpeg", "2e373870c1c945aa85255cd5fa70c3b12bc66c316e8527208bb14994e321f57d",
+        "6-channel framebuffer (RGB+normals) as 2 JPEG 4:2:0 files: slim pre (58K) + post (119K); grouped code "
+        "(load with apps_multichannel.load_grouped)",
+        app="mc6-jpeg",
+    ),
+    "mc8-jpeg": ZooEntry(
+        "mc8-jpeg", "d18d1041537fc901bcbaa9066d592775bd55010d2c1ffeee1fbe28b8ada87721",
+        "8-channel framebuffer (RGB+normals+disparity+mask) as 3 JPEG 4:2:0 files: slim pre (59K) + post (120K); "
+        "grouped code (load with apps_multichannel.load_grouped)",
+        app="mc8-jpeg",
     ),
 }
 

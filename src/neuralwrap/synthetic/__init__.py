@@ -8,5 +8,22 @@ from neuralwrap.synthetic.landmark import (
     make_landmark,
     write_landmark,
 )
+from neuralwrap.synthetic.multichannel import (
+    MC_CHANNELS,
+    MultiChannelCrops,
+    make_multichannel,
+    render_gbuffer_view,
+)
 
-__all__ = ["Appearance", "SyntheticLandmark", "SyntheticView", "look_at", "make_landmark", "write_landmark"]
+__all__ = [
+    "MC_CHANNELS",
+    "Appearance",
+    "MultiChannelCrops",
+    "SyntheticLandmark",
+    "SyntheticView",
+    "look_at",
+    "make_landmark",
+    "make_multichannel",
+    "render_gbuffer_view",
+    "write_landmark",
+]

@@ -1,0 +1,257 @@
+"""Built-in applications: colour over a grayscale codec, 2× resolution over a low-resolution codec.
+
+* ``rgb-over-gray``: an RGB image through JPEG 4:0:0 (one luma plane). The pre-processor writes a
+  1-channel code image (it starts as the BT.601 luma and learns to hide colour in it), the
+  post-processor turns the decoded gray image back into colour. Baselines: ``gray-jpeg`` (the luma
+  through grayscale JPEG, PSNR against the colour original; the anchor) and ``gray-jpeg+colorize`` (the
+  same plus a learned post-processor only, the shipped ``rgb-over-gray-postonly``).
+* ``lowres-2x``: the code image is half the resolution (``scale = 2``), JPEG 4:2:0 carries it, the
+  post-processor restores the full resolution. Baselines: ``bicubic-jpeg`` (bicubic down → JPEG →
+  bicubic up; the anchor) and ``plain-jpeg`` (full-resolution JPEG).
+* ``rgb-over-gray-heif`` / ``lowres-2x-heif``: evaluation-only variants over HEIF (x265, real bytes) with
+  the same baselines over HEIF; the JPEG-trained models run over HEIF unchanged (transfer).
+
+All images here are ``HxWx3`` float32 in [0,1] made from 8-bit RGB; every codec runs on 8-bit data and
+all JPEG files use optimised Huffman tables (the codec's default), sandwich and baselines alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from torch.utils.data import Dataset
+
+from neuralwrap.codecs import get_codec
+from neuralwrap.errors import InputError
+from neuralwrap.io.images import to_float, to_uint8
+from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.data import CropDataset, list_images, load_photos
+
+__all__ = [
+    "COLORIZE_BASELINE_MODEL",
+    "LOWRES_2X",
+    "RGB_OVER_GRAY",
+    "bicubic_roundtrip",
+    "gray_roundtrip",
+    "kodak_eval_data",
+    "luma",
+    "model_roundtrip",
+    "plain_roundtrip",
+    "rgb_train_data",
+]  # fmt: skip
+
+#: shipped post-only model of the ``gray-jpeg+colorize`` baseline
+COLORIZE_BASELINE_MODEL = "rgb-over-gray-postonly"
+#: sandwich pre-processor of both built-in apps (the paper's slim U-Net, 16-wide sine MLP)
+_PRE = ProcessorConfig(unet_enc=(32,), unet_dec=(32, 32))
+#: post-processor of both built-in apps
+_POST = ProcessorConfig(unet_enc=(16, 32), unet_dec=(64, 32, 16))
+#: rgb-over-gray: 4 block-aligned carriers, starting as a colour-TV-like modulation of depth 0.3
+_GRAY_PRE = dataclasses.replace(_PRE, carriers=4, carrier_depth=0.3)
+_GRAY_POST = dataclasses.replace(_POST, carriers=4, carrier_depth=0.3)
+#: post-processor of the colourisation baseline (no carriers: its luma carries no modulation), about the
+#: parameters of the sandwich's pre + post
+COLORIZE_POST = ProcessorConfig(unet_enc=(16, 40), unet_dec=(84, 40, 16))
+
+_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def _default_dir(name: str) -> Path:
+    for root in (_DATA, Path.cwd().parent / "shared" / "data", Path.cwd() / ".." / "shared" / "data"):
+        if (root / name).is_dir():
+            return root / name
+    raise InputError(f"default {name} folder not found (looked in {_DATA}); pass a data folder")
+
+
+@lru_cache(maxsize=4)
+def _photos(folder: str) -> tuple[np.ndarray, ...]:
+    return tuple(load_photos(folder))
+
+
+def rgb_train_data(cfg: object, seed: int) -> Dataset:
+    """Random RGB crops ``(3, crop, crop)`` float32 in [0,1] of the photos in ``cfg.data`` (decoded once per
+    folder and process); ``cfg`` is a :class:`~neuralwrap.sandwich.training.SandwichTrainConfig`."""
+    return CropDataset(list(_photos(str(cfg.data))), crop=int(cfg.crop), seed=seed)
+
+
+def kodak_eval_data(folder: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """The images of ``folder`` (default: ``shared/data/kodak``) as ``(stem, HxWx3 float32 [0,1])``, sorted."""
+    root = Path(folder) if folder else _default_dir("kodak")
+    return [(p.stem, to_float(img)) for p, img in zip(list_images(root), load_photos(root))]
+
+
+def _u8(image: np.ndarray) -> np.ndarray:
+    return to_uint8(np.asarray(image))
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """``HxWx3`` image → ``HxWx1`` uint8 BT.601 luma (Pillow's ``convert("L")``, what JPEG codes as Y)."""
+    return np.asarray(Image.fromarray(_u8(image)).convert("L"))[:, :, None]
+
+
+def _settings(codec: str, subsampling: str) -> dict[str, object]:
+    return {"subsampling": subsampling, "optimize": True} if codec == "jpeg" else {"subsampling": subsampling}
+
+
+def gray_roundtrip(codec: str = "jpeg") -> AppRoundtrip:
+    """Baseline: the luma through a 4:0:0 ``codec``, replicated to RGB (PSNR against the colour original)."""
+    c = get_codec(codec)
+
+    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        data = c.encode(luma(image), quality=int(quality), **_settings(codec, "400"))
+        return data, np.repeat(to_float(c.decode(data)), 3, axis=2)
+
+    return run
+
+
+def gray_reference(image: np.ndarray) -> np.ndarray:
+    """The luma replicated to RGB (float [0,1]): what :func:`gray_roundtrip` gives with a lossless codec."""
+    return np.repeat(to_float(luma(image)), 3, axis=2)
+
+
+def bicubic_reference(image: np.ndarray, factor: int = 2) -> np.ndarray:
+    """Bicubic down and up without coding (float [0,1]): what :func:`bicubic_roundtrip` gives losslessly."""
+    img = _u8(image)
+    h, w = img.shape[:2]
+    return to_float(_resize(_resize(img, (max(1, w // factor), max(1, h // factor))), (w, h)))
+
+
+def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 ``HxWx3`` → uint8 resized to ``size=(w, h)`` with Pillow's bicubic filter (antialiased when shrinking)."""
+    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BICUBIC))
+
+
+def bicubic_roundtrip(codec: str = "jpeg", subsampling: str = "420", factor: int = 2) -> AppRoundtrip:
+    """Baseline: bicubic down by ``factor`` → ``codec`` → bicubic up to the original size."""
+    c = get_codec(codec)
+
+    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        img = _u8(image)
+        h, w = img.shape[:2]
+        small = _resize(img, (max(1, w // factor), max(1, h // factor)))
+        data = c.encode(small, quality=int(quality), **_settings(codec, subsampling))
+        return data, to_float(_resize(c.decode(data), (w, h)))
+
+    return run
+
+
+def plain_roundtrip(codec: str = "jpeg", subsampling: str = "420") -> AppRoundtrip:
+    """Baseline: the plain codec at full resolution."""
+    c = get_codec(codec)
+
+    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        data = c.encode(_u8(image), quality=int(quality), **_settings(codec, subsampling))
+        return data, to_float(c.decode(data))
+
+    return run
+
+
+def model_roundtrip(name: str, codec: str | None = None, transfer_from: str | None = None) -> AppRoundtrip:
+    """Baseline made of a shipped model (loaded on first use), e.g. the colourisation post-processor.
+
+    Over another codec than the model's (``codec``), the networks are told the JPEG quality whose anchor
+    distortion matches (``transfer_from``: the app the model was trained for; see
+    :func:`neuralwrap.sandwich.evaluate.app_transfer_conditioning`)."""
+    state: dict[str, object] = {}
+
+    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        if "sc" not in state:
+            from neuralwrap.sandwich.codec import load_pretrained
+
+            state["sc"] = sc = load_pretrained(name)
+            state["cond"] = {}
+            if codec is not None and codec != sc.config.codec and transfer_from is not None:  # type: ignore[attr-defined]
+                state["cond"] = _transfer_table(transfer_from, codec)
+        sc, cond = state["sc"], state["cond"]
+        cq = _lookup(cond, int(quality))  # type: ignore[arg-type]
+        data = sc.encode(image, int(quality), codec=codec, cond_quality=cq)  # type: ignore[attr-defined]
+        return data, sc.decode_float(data)  # type: ignore[attr-defined]
+
+    return run
+
+
+def _transfer_table(src_app: str, codec: str) -> dict[int, int]:
+    from neuralwrap.sandwich.apps import get_app
+    from neuralwrap.sandwich.evaluate import app_transfer_conditioning
+
+    return app_transfer_conditioning(get_app(src_app), get_app(f"{src_app}-{codec}"), list(range(0, 101, 5)))
+
+
+def _lookup(table: dict[int, int], q: int) -> int:
+    if not table:
+        return q
+    keys = np.asarray(sorted(table), dtype=float)
+    return round(float(np.interp(q, keys, [table[int(k)] for k in keys])))
+
+
+def _app_configs() -> tuple[SandwichConfig, SandwichConfig]:
+    gray = SandwichConfig(codec="jpeg", subsampling="400", in_channels=3, code_channels=1, out_channels=3,
+                          pre=_GRAY_PRE, post=_GRAY_POST, quality_range=(5, 95))
+    lowres = SandwichConfig(codec="jpeg", subsampling="420", pre=_PRE, post=_POST, quality_range=(5, 95), scale=2)
+    return gray, lowres
+
+
+_GRAY_CFG, _LOWRES_CFG = _app_configs()
+
+RGB_OVER_GRAY = AppSpec(
+    name="rgb-over-gray",
+    summary="RGB through grayscale JPEG 4:0:0: the pre-processor hides colour in the luma, the post restores it",
+    config=_GRAY_CFG,
+    train_data=rgb_train_data,
+    eval_data=kodak_eval_data,
+    baselines={"gray-jpeg": gray_roundtrip("jpeg"),
+               "gray-jpeg+colorize": model_roundtrip(COLORIZE_BASELINE_MODEL)},
+    anchor="gray-jpeg",
+    anchor_reference=gray_reference,
+    qualities=(10, 20, 30, 50, 70, 90),
+    comparison_bpp=0.5,
+)
+LOWRES_2X = AppSpec(
+    name="lowres-2x",
+    summary="2x resolution over a half-resolution JPEG 4:2:0: the code image is H/2 x W/2",
+    config=_LOWRES_CFG,
+    train_data=rgb_train_data,
+    eval_data=kodak_eval_data,
+    baselines={"bicubic-jpeg": bicubic_roundtrip("jpeg", "420"), "plain-jpeg": plain_roundtrip("jpeg", "420")},
+    anchor="bicubic-jpeg",
+    anchor_reference=bicubic_reference,
+    qualities=(10, 20, 30, 50, 70, 90),
+    comparison_bpp=0.3,
+)
+RGB_OVER_GRAY_HEIF = AppSpec(
+    name="rgb-over-gray-heif",
+    summary="evaluation only: rgb-over-gray over monochrome HEIF (x265 4:0:0), JPEG-trained models transferred",
+    config=dataclasses.replace(_GRAY_CFG, codec="heif"),
+    train_data=rgb_train_data,
+    eval_data=kodak_eval_data,
+    baselines={"gray-heif": gray_roundtrip("heif"),
+               "gray-heif+colorize": model_roundtrip(COLORIZE_BASELINE_MODEL, "heif", "rgb-over-gray")},
+    anchor="gray-heif",
+    anchor_reference=gray_reference,
+    qualities=(10, 25, 40, 55, 70, 85),
+    comparison_bpp=0.3,
+    trainable=False,
+    transfer_from="rgb-over-gray",
+)
+LOWRES_2X_HEIF = AppSpec(
+    name="lowres-2x-heif",
+    summary="evaluation only: lowres-2x over half-resolution HEIF (x265 4:2:0), JPEG-trained models transferred",
+    config=dataclasses.replace(_LOWRES_CFG, codec="heif"),
+    train_data=rgb_train_data,
+    eval_data=kodak_eval_data,
+    baselines={"bicubic-heif": bicubic_roundtrip("heif", "420"), "plain-heif": plain_roundtrip("heif", "420")},
+    anchor="bicubic-heif",
+    anchor_reference=bicubic_reference,
+    qualities=(10, 25, 40, 55, 70, 85),
+    comparison_bpp=0.15,
+    trainable=False,
+    transfer_from="lowres-2x",
+)
+
+for _spec in (RGB_OVER_GRAY, LOWRES_2X, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF):
+    register_app(_spec)
