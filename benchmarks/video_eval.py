@@ -3,6 +3,8 @@
     OMP_NUM_THREADS=2 python benchmarks/video_eval.py --out runs/video_eval \
         --setup hevc420:yuv420p:jpeg420,jpeg420-postonly --setup hevc444:yuv444p:jpeg444
 
+MODELS are shipped model names or model files (``*.safetensors``).
+
 Each ``--setup NAME:ANCHOR_PIX_FMTS:MODELS`` runs the plain encoder at the anchor pixel format(s) (``+``-joined,
 ``FMT@2`` = bicubic half resolution; the first is the BD anchor) and each model per frame, over every clip, at ``--crf``. Writes, per setup and clip,
 the outputs of :func:`neuralwrap.sandwich.video_eval.evaluate_video`, and ``summary.md`` with one table.
@@ -18,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich.codec import load_pretrained
+from neuralwrap.sandwich.codec import load_model_file, load_pretrained
 from neuralwrap.sandwich.video_eval import (
     SandwichVideo,
     VideoEvalSpec,
@@ -42,17 +44,19 @@ def main() -> None:
     ap.add_argument("--clip", action="append", choices=list(CLIPS), default=None)
     ap.add_argument("--codec", default="hevc")
     ap.add_argument("--crf", type=int, nargs="+", default=[22, 27, 32, 37])
+    ap.add_argument("--qp", action="store_true", help="the --crf values are constant QPs (x265 qp=) instead")
     ap.add_argument("--preset", default=None)
     ap.add_argument("--max-frames", type=int, default=None)
     args = ap.parse_args()
     out = Path(args.out)
-    lines = [f"Video eval — codec {args.codec}, CRF {args.crf}, preset {args.preset or 'default'}, "
-             f"{platform.machine()} CPU, {date.today()}", "",
+    lines = [(f"Video eval — codec {args.codec}, {'QP' if args.qp else 'CRF'} {args.crf}, preset {args.preset or 'default'}, "
+             f"{platform.machine()} CPU, {date.today()}"), "",
              "| setup | clip | entry | mean bpp | mean PSNR (dB) | BD-rate vs anchor | BD-PSNR (dB) | flicker | cond q |",
              "|---|---|---|---|---|---|---|---|---|"]
     for setup in args.setup:
         name, anchors, models = setup.split(":")
-        loaded = [load_pretrained(m) for m in models.split(",") if m]
+        loaded = [load_model_file(m) if m.endswith(".safetensors") else load_pretrained(m)
+                  for m in models.split(",") if m]
         for clip in args.clip or list(CLIPS):
             rel, kw = CLIPS[clip]
             src = open_frames(Path(args.data) / rel, **kw)
@@ -60,7 +64,8 @@ def main() -> None:
             entries += [SandwichVideo(m.name, m) for m in loaded]
             t0 = time.perf_counter()
             summary = evaluate_video(entries, src, out / name / clip, VideoEvalSpec(
-                codec=args.codec, crfs=tuple(args.crf), preset=args.preset, max_frames=args.max_frames), name=clip)
+                codec=args.codec, crfs=tuple(args.crf), preset=args.preset, max_frames=args.max_frames,
+                rate_control="qp" if args.qp else "crf"), name=clip)
             print(f"{name}/{clip}: {time.perf_counter() - t0:.0f} s")
             records = [r for r in (out / name / clip / "records.csv").read_text().splitlines()[1:]]
             cq = {}

@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -45,6 +44,10 @@ from neuralwrap.proxies.video import (
     VIDEO_FEATURE_NAMES,
     estimate_flow,
     video_proxy,
+)
+from neuralwrap.sandwich.video_data import (  # the clip maker lives in the library
+    gray_clip,
+    make_clip,
 )
 
 __all__ = ["Clip", "gray_clip", "make_clip", "psnr", "real_encode", "to_tensor", "to_uint8"]
@@ -58,36 +61,6 @@ class Clip:
         self.name, self.frames = name, frames
         self.tensor = to_tensor(frames)
         self.flow = estimate_flow(self.tensor)
-
-
-def make_clip(photo: np.ndarray, frames: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Synthetic camera motion over ``photo`` (HxWx3 uint8): ``(T, h, w, 3)`` uint8 with ``size = (w, h)``."""
-    w, h = size
-    ph, pw = photo.shape[:2]
-    scale0 = max(w / pw, h / ph) * rng.uniform(1.05, 1.6)  # the window sees part of the photo
-    vel = rng.normal(0, 1.5, 2)  # px/frame in output pixels
-    acc = rng.normal(0, 0.15, 2)
-    zoom = rng.normal(0, 0.006)  # relative per frame
-    rot = rng.normal(0, 0.25)  # degrees per frame
-    noise = rng.choice([0.0, 0.0, 1.0, 2.0])
-    cx, cy = pw / 2 + rng.uniform(-0.15, 0.15) * pw, ph / 2 + rng.uniform(-0.15, 0.15) * ph
-    out = []
-    for t in range(frames):
-        s = scale0 * (1 + zoom) ** t
-        m = cv2.getRotationMatrix2D((cx, cy), rot * t, s)
-        shift = vel * t + 0.5 * acc * t * t
-        m[:, 2] += np.array([w / 2 - cx, h / 2 - cy]) - shift
-        f = cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-        if noise:
-            f = np.clip(np.rint(f + rng.normal(0, noise, f.shape)), 0, 255).astype(np.uint8)
-        out.append(f)
-    return np.stack(out)
-
-
-def gray_clip(frames: np.ndarray) -> np.ndarray:
-    """RGB ``(T,H,W,3)`` uint8 -> BT.601 luma ``(T,H,W,1)`` uint8 (the 4:0:0 input)."""
-    y = frames.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None]
 
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:

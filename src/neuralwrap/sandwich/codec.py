@@ -21,7 +21,12 @@ import numpy as np
 import torch
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.errors import CheckpointError, CodecError, InputError, UnsupportedOptionError
+from neuralwrap.errors import (
+    CheckpointError,
+    CodecError,
+    InputError,
+    UnsupportedOptionError,
+)
 from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.fileformat import SandwichTag, metadata_settings, read_tag

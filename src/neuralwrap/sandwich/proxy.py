@@ -11,8 +11,10 @@ from neuralwrap.proxies.rate import JpegRate
 
 __all__ = ["PROXY_CODECS", "CodecProxy"]
 
-#: codecs with a differentiable proxy a sandwich can be trained through
-PROXY_CODECS = ("jpeg",)
+#: codecs with a differentiable proxy a sandwich can be trained through ("hevc": the x265 video proxy, each
+#: image coded as one intra frame; video sandwiches train on clips in :mod:`neuralwrap.sandwich.video_training`)
+PROXY_CODECS = ("jpeg", "hevc")
+_HEVC_PIX_FMT = {"444": "yuv444p", "420": "yuv420p", "400": "gray"}
 
 
 class CodecProxy(nn.Module):
@@ -27,9 +29,26 @@ class CodecProxy(nn.Module):
         if codec not in PROXY_CODECS:
             raise UnsupportedOptionError(f"no differentiable proxy for codec {codec!r}; trainable codecs: {PROXY_CODECS}")
         self.codec, self.subsampling = codec, subsampling
-        self.rate = JpegRate(subsampling)
+        # the video proxy has no state: its parameters ship in proxies/video_params.json
+        self.rate = JpegRate(subsampling) if codec == "jpeg" else None
 
     def forward(self, code: Tensor, quality: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         code8 = round_ste(clip_ste(code, 0.0, 1.0) * 255.0) / 255.0
+        if self.rate is None:
+            return (*self._hevc(code8, quality), code8)
         out = jpeg_proxy(code8, quality, self.subsampling)
         return out.image, self.rate(out), code8
+
+    def _hevc(self, code8: Tensor, quality: Tensor) -> tuple[Tensor, Tensor]:
+        """Each image through the x265 proxy as a one-frame clip at ``QP = quality_to_qp(quality)``."""
+        import torch
+
+        from neuralwrap.proxies.video import video_proxy
+        from neuralwrap.sandwich.video_training import quality_to_qp
+
+        frames, bits = [], []
+        for i in range(code8.shape[0]):
+            out = video_proxy(code8[i:i + 1], quality_to_qp(float(quality[i])), pix_fmt=_HEVC_PIX_FMT[self.subsampling])
+            frames.append(out.frames)
+            bits.append(out.bits.sum())
+        return torch.cat(frames), torch.stack(bits)

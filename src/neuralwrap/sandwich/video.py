@@ -10,6 +10,9 @@ Conditioning: image sandwiches are conditioned on the JPEG quality they were tra
 encode the encoder picks the JPEG quality whose damage to the first frame's code image (PSNR of the
 code image itself) matches the video encoder's at the requested CRF (distortion-matched conditioning,
 as :mod:`neuralwrap.sandwich.transfer` does for other image codecs), unless ``cond_quality`` is given.
+Video sandwiches (trained through the x265 proxy, ``config.codec == "hevc"``, see
+:mod:`neuralwrap.sandwich.video_training`) are conditioned on ``q = 100 − 2·QP`` instead: the constant ``qp`` of
+the encode, or ``crf_to_qp(crf)`` for a CRF encode (x265's default CRF 28 when neither is given).
 
 Rates are real: ``bpp = 8 · len(mp4 bytes) / (W · H · frames)`` of the full-resolution source.
 """
@@ -46,6 +49,7 @@ __all__ = [
     "matched_video_quality",
     "read_video_tag",
     "temporal_flicker",
+    "video_cond_quality",
 ]
 
 log = logging.getLogger(__name__)
@@ -113,15 +117,35 @@ def matched_video_quality(sc: SandwichCodec, frame: np.ndarray, codec: str, sett
     return cq
 
 
+def video_cond_quality(sc: SandwichCodec, pix_fmt: str, crf: float | None = None, qp: float | None = None) -> int:
+    """Conditioning quality of a video sandwich (``config.codec == "hevc"``): ``100 − 2·QP`` with ``QP = qp``,
+    or ``crf_to_qp(crf, pix_fmt)`` (CRF 28, x265's default, when both are None), clamped to the model's range."""
+    from neuralwrap.proxies.video import crf_to_qp
+    from neuralwrap.sandwich.video_training import qp_to_quality
+
+    q_eff = float(qp) if qp is not None else crf_to_qp(28.0 if crf is None else float(crf), pix_fmt)
+    lo, hi = sc.config.quality_range
+    return int(np.clip(round(qp_to_quality(q_eff)), lo, hi))
+
+
 def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[str], *, codec: str = "hevc",
-                 crf: int | None = None, preset: str | int | None = None, pix_fmt: str | None = None,
-                 cond_quality: int | None = None, max_frames: int | None = None, progress: bool = True) -> VideoReport:
+                 crf: int | None = None, qp: int | None = None, preset: str | int | None = None,
+                 pix_fmt: str | None = None, cond_quality: int | None = None, max_frames: int | None = None,
+                 progress: bool = True) -> VideoReport:
     """Pre-process every frame of ``source`` and encode the code frames into the standard ``.mp4`` ``out``
-    (written atomically). ``crf``/``preset`` as the codec takes them; returns the real size and rate."""
+    (written atomically). ``crf`` or ``qp`` (constant QP), ``preset`` as the codec takes them; returns the
+    real size and rate. Conditioning: ``cond_quality``, else :func:`video_cond_quality` for a video
+    sandwich, else :func:`matched_video_quality`."""
+    from neuralwrap.sandwich.video_training import is_video_model
+
     fmt = code_pix_fmt(sc, pix_fmt)
     settings: dict[str, Any] = {"pix_fmt": fmt, "fps": _fps(source)}
+    if crf is not None and qp is not None:
+        raise InputError("give crf or qp, not both")
     if crf is not None:
         settings["crf"] = crf
+    if qp is not None:
+        settings["qp"] = qp
     if preset is not None:
         settings["preset"] = preset
     vc = get_codec(codec)
@@ -132,7 +156,12 @@ def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[
     first = next(frames, None)
     if first is None:
         raise InputError(f"{source.path}: no frames")
-    cq = matched_video_quality(sc, first, codec, settings) if cond_quality is None else int(cond_quality)
+    if cond_quality is not None:
+        cq = int(cond_quality)
+    elif is_video_model(sc.config):
+        cq = video_cond_quality(sc, fmt, crf, qp)
+    else:
+        cq = matched_video_quality(sc, first, codec, settings)
     tag = SandwichTag(sc.name, sc.version, cq)
     n = 0
     with vc.writer(out, **settings, metadata={VIDEO_TAG_KEY: tag.text()}) as w:

@@ -1,4 +1,5 @@
-"""``sandwich video encode | decode | eval``: sandwiched video on the command line (streaming, real encoders)."""
+"""``sandwich video encode | decode | eval | train``: sandwiched video on the command line (streaming, real encoders;
+``train`` trains a sandwich through the x265 video proxy, see :mod:`neuralwrap.sandwich.video_training`)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
 
 
 def add_video(sub: argparse._SubParsersAction) -> None:
-    """Register ``sandwich video`` and its three subcommands."""
+    """Register ``sandwich video`` and its four subcommands."""
     video = sub.add_parser("video", help="sandwiched video over x264/x265/SVT-AV1 (per-frame networks)")
     vs = video.add_subparsers(dest="video_command", required=True)
     p = vs.add_parser("encode", help="clip → standard .mp4 (model id in its metadata)")
@@ -44,7 +45,9 @@ def add_video(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--crf", type=int, default=None)
     p.add_argument("--preset", default=None)
     p.add_argument("--pix-fmt", default=None, help="coded format (default: the model's: gray, yuv420p or yuv444p)")
-    p.add_argument("--cond-quality", type=int, default=None, help="fix the networks' conditioning quality (default: matched)")
+    p.add_argument("--qp", type=int, default=None, help="constant QP instead of --crf")
+    p.add_argument("--cond-quality", type=int, default=None,
+                   help="fix the networks' conditioning quality (default: video models 100-2*QP, image models matched)")
     _add_source_args(p)
     p = vs.add_parser("decode", help="sandwich .mp4 → folder of PNG frames, or an .mp4 any player plays")
     p.add_argument("input")
@@ -62,12 +65,68 @@ def add_video(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default=None)
     p.add_argument("--out", required=True)
     _add_source_args(p)
+    _add_train(vs)
+
+
+def _add_train(vs: argparse._SubParsersAction) -> None:
+    p = vs.add_parser("train", help="train a sandwich through the x265 video proxy (synthetic-motion clips of photos)")
+    p.add_argument("--pix-fmt", required=True, choices=["yuv444p", "yuv420p", "gray"])
+    p.add_argument("--data", default="../shared/data/train", help="folder of training photos (never Kodak)")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget of this run")
+    p.add_argument("--batch-size", type=int, default=2, help="clips per step")
+    p.add_argument("--frames", type=int, default=4)
+    p.add_argument("--size", type=int, default=96, help="square clip side in pixels")
+    p.add_argument("--qp-range", type=int, nargs=2, default=[22, 42])
+    p.add_argument("--scale-range", type=float, nargs=2, default=None,
+                   help="photo resampling factors of the clips (e.g. 0.5 1.0; default: whole photo shrunk to the clip)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--gamma", type=float, default=1.0, help="multiplier of the plain x265 RD slope")
+    p.add_argument("--calib-clips", type=int, default=8)
+    p.add_argument("--init", default=None, help="model file whose pre/post weights start the run (same configs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, logs; resumed if present)")
+    p.add_argument("--export", default=None, help="write the inference model file (.safetensors + .json) here")
+    p.add_argument("--name", default=None, help="model name stored in the file (default: the export file's stem)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from neuralwrap.sandwich.video_training import (
+        VideoTrainConfig,
+        export_video_model,
+        train_video_sandwich,
+        video_sandwich_config,
+    )
+    from neuralwrap.train import TrainConfig
+
+    qp_range = (int(args.qp_range[0]), int(args.qp_range[1]))
+    cfg = video_sandwich_config(args.pix_fmt, qp_range)
+    vt = VideoTrainConfig(pix_fmt=args.pix_fmt, data=args.data, frames=args.frames, size=args.size, qp_range=qp_range,
+                          scale_range=None if args.scale_range is None else tuple(args.scale_range),
+                          gamma=args.gamma, calib_clips=args.calib_clips, init=args.init)
+    tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+                     out_dir=args.out, grad_clip=args.grad_clip, progress=not args.no_progress,
+                     max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
+                     ckpt_every=max(50, args.steps // 10), log_every=10)
+    model, result = train_video_sandwich(cfg, tc, vt)
+    if args.export:
+        name = args.name or Path(args.export).stem
+        path = export_video_model(model.cpu(), args.export, name)
+        result["export"] = str(path)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "summary.json").write_text(json.dumps(result, indent=1, default=str))
+    print(json.dumps({k: v for k, v in result.items() if k != "calibration"}, default=str))
+    return 0
 
 
 def _load(spec: str, device: str):  # -> SandwichCodec
     from neuralwrap.sandwich.codec import load_model_file, load_pretrained
 
-    return load_model_file(spec, device) if spec.endswith(".safetensors") or Path(spec).is_file() else load_pretrained(spec, device)
+    is_file = spec.endswith(".safetensors") or Path(spec).is_file()
+    return load_model_file(spec, device) if is_file else load_pretrained(spec, device)
 
 
 def _source(args: argparse.Namespace):  # -> FrameSource
@@ -84,9 +143,11 @@ def cmd_video(args: argparse.Namespace) -> int:
     """Dispatch ``sandwich video …``."""
     from neuralwrap.sandwich import video
 
+    if args.video_command == "train":
+        return _train(args)
     if args.video_command == "encode":
         rep = video.encode_video(_load(args.model, args.device), _source(args), args.output, codec=args.codec,
-                                 crf=args.crf, preset=_preset(args.preset), pix_fmt=args.pix_fmt,
+                                 crf=args.crf, qp=args.qp, preset=_preset(args.preset), pix_fmt=args.pix_fmt,
                                  cond_quality=args.cond_quality, max_frames=args.max_frames)
         print(json.dumps(rep.to_dict()))
         return 0
@@ -95,7 +156,12 @@ def cmd_video(args: argparse.Namespace) -> int:
         rep = video.decode_video(args.input, args.output, sc=sc, device=args.device)
         print(json.dumps(rep.to_dict()))
         return 0
-    from neuralwrap.sandwich.video_eval import SandwichVideo, VideoEvalSpec, evaluate_video, parse_anchor
+    from neuralwrap.sandwich.video_eval import (
+        SandwichVideo,
+        VideoEvalSpec,
+        evaluate_video,
+        parse_anchor,
+    )
 
     if not args.model:
         raise InputError("sandwich video eval needs at least one --model")

@@ -71,6 +71,13 @@ class VideoEvalSpec:
     """Encoder preset (None: the codec's default, ``medium`` for x264/x265)."""
     max_frames: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    rate_control: str = "crf"
+    """"crf": the values of ``crfs`` are CRFs; "qp": they are constant QPs (x265 ``qp=``; the column in
+    ``records.csv`` is still named ``crf``)."""
+
+    def __post_init__(self) -> None:
+        if self.rate_control not in ("crf", "qp"):
+            raise InputError(f"rate_control must be 'crf' or 'qp', got {self.rate_control!r}")
 
 
 def parse_anchor(text: str, codec: str) -> PlainVideo:
@@ -104,11 +111,12 @@ def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEva
             path: Path) -> tuple[int, int | None]:
     """Encode one entry at one CRF into ``path``; returns (bytes, conditioning quality or None)."""
     if isinstance(entry, SandwichVideo):
-        rep = encode_video(entry.codec, clip, path, codec=spec.codec, crf=crf, preset=spec.preset,
+        rc = {spec.rate_control: crf}
+        rep = encode_video(entry.codec, clip, path, codec=spec.codec, **rc, preset=spec.preset,
                            pix_fmt=entry.pix_fmt, cond_quality=entry.cond_quality,
                            max_frames=spec.max_frames, progress=False)
         return rep.bytes, rep.cond_quality
-    settings: dict[str, Any] = {"pix_fmt": entry.pix_fmt, "crf": crf, "fps": _fps(clip)}
+    settings: dict[str, Any] = {"pix_fmt": entry.pix_fmt, spec.rate_control: crf, "fps": _fps(clip)}
     if spec.preset is not None:
         settings["preset"] = spec.preset
     small = (max(clip.width // entry.scale, 1), max(clip.height // entry.scale, 1))

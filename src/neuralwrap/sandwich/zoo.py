@@ -88,6 +88,16 @@ ZOO: dict[str, ZooEntry] = {
         "grouped code (load with apps_multichannel.load_grouped)",
         app="mc8-jpeg",
     ),
+    "hevc444-video": ZooEntry(
+        "hevc444-video", "2334ebcc9f725eefb587efb1d85d88e0076824f2542b93a25de5571dc0069764",
+        "x265 4:4:4 video sandwich trained through the video proxy (slim pre/post, 114K; q = 100 - 2 QP): "
+        "+1.3% BD-rate vs plain x265 4:4:4 (no gain yet, see docs/BENCHMARKS.md)",
+    ),
+    "hevc-gray-video": ZooEntry(
+        "hevc-gray-video", "1ddbc2a44c7953074b0440643df95ed989f2d771db00568bce2a90e5474936ac",
+        "RGB over x265 4:0:0 video, trained through the video proxy (rgb-over-gray fine-tuned, 186K): "
+        "+1.6 to +8.0 dB vs x265 gray of the luma",
+    ),
 }
 
 
