@@ -33,18 +33,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.hdr import HDR_SUFFIXES, read_hdr
 from neuralwrap.metrics.hdr import L_PEAK, display_luminance, pu21_decode, pu21_encode
-from neuralwrap.sandwich.data import load_photos
+from neuralwrap.sandwich.data import CropDataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuralwrap.sandwich.training import SandwichTrainConfig
@@ -142,23 +140,12 @@ def synthesize_hdr(srgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _add_spots(lin, rng).astype(np.float32)
 
 
-class SyntheticHDRCrops(Dataset[torch.Tensor]):
+class SyntheticHDRCrops(CropDataset):
     """Random ``crop×crop`` crops of LDR photos turned into synthetic HDR, as ``(3, crop, crop)`` float32
     in [0,1] in the app's representation (PU21 / PU21(4000)). Item ``i`` is a function of ``(seed, i)``.
 
     ``photos``: a folder or uint8 ``HxWx3`` arrays; ones smaller than ``crop`` are skipped.
     """
-
-    def __init__(self, photos: str | os.PathLike[str] | Sequence[np.ndarray], crop: int = 128,
-                 length: int = 100_000, seed: int = 0) -> None:
-        self.crop, self.length, self.seed = int(crop), int(length), int(seed)
-        images = load_photos(photos) if isinstance(photos, (str, os.PathLike)) else list(photos)
-        self.images = [im for im in images if min(im.shape[:2]) >= self.crop]
-        if not self.images:
-            raise InputError(f"no training photo is at least {crop}×{crop} pixels")
-
-    def __len__(self) -> int:
-        return self.length
 
     def linear(self, index: int) -> np.ndarray:
         """Item ``index`` as linear HDR ``(crop, crop, 3)`` float32 in absolute display light (cd/m², after step 6)."""
