@@ -314,7 +314,9 @@ def test_bundle_render_and_demo(work, tmp_path, capsys):
                  "--interp-frames", "3"]) == 0
     assert len(_decode(out / "demo" / "fly_appearance.mp4")) == 5
     rep = json.loads((out / "demo" / "demo.json").read_text())
-    assert (rep["appearance_from"], rep["appearance_to"]) == ("photo_001.png", "photo_003.png")
+    codes = {k: np.asarray(v, np.float32) for k, v in bundle.codes.items()}
+    far = max(((a, b) for a in codes for b in codes), key=lambda p: float(np.linalg.norm(codes[p[0]] - codes[p[1]])))
+    assert {rep["appearance_from"], rep["appearance_to"]} == set(far)  # the widest appearance change
     assert rep["splat_radius"] == 2
 
 

@@ -44,17 +44,18 @@ def pretrained_dir(name: str = "synthetic") -> Path:
 
 
 def pick_codes(codes: dict[str, np.ndarray], highlights: dict[str, str]) -> tuple[str, str]:
-    """Two photo names whose codes to interpolate: the first two bundle highlights, else the farthest pair."""
+    """Two photo names whose codes to interpolate: the pair farthest apart in code space (the widest
+    appearance change the model renders); without codes for that, the first two bundle highlights."""
+    names = list(codes)
+    if len(names) >= 2:
+        c = np.stack([np.asarray(codes[n], np.float32).ravel() for n in names])
+        d = np.linalg.norm(c[:, None] - c[None], axis=-1)
+        i, j = np.unravel_index(int(np.argmax(d)), d.shape)
+        return names[int(i)], names[int(j)]
     named = [v for v in highlights.values() if v in codes]
     if len(named) >= 2:
         return named[0], named[1]
-    names = list(codes)
-    if len(names) < 2:
-        raise InputError(f"the bundle needs at least 2 appearance codes for the demo, has {len(names)}")
-    c = np.stack([np.asarray(codes[n], np.float32).ravel() for n in names])
-    d = np.linalg.norm(c[:, None] - c[None], axis=-1)
-    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-    return names[int(i)], names[int(j)]
+    raise InputError(f"the bundle needs at least 2 appearance codes for the demo, has {len(names)}")
 
 
 def run_demo(out_dir: str | os.PathLike[str], *, bundle_dir: str | os.PathLike[str] | None = None,
