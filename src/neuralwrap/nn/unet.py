@@ -22,7 +22,7 @@ from torch import nn
 from neuralwrap.nn.mlp import make_activation
 from neuralwrap.nn.norms import make_norm
 
-__all__ = ["UNet", "UNET_PRESETS", "ConvBlock", "unet_preset"]
+__all__ = ["UNET_PRESETS", "ConvBlock", "UNet", "unet_preset"]
 
 UNET_PRESETS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "default": ((32, 64, 128, 256), (512, 256, 128, 64, 32)),
@@ -134,11 +134,16 @@ class UNet(nn.Module):
             if cond is None or cond.shape != (x.shape[0], self.cond_ch):
                 raise ValueError(f"cond must be (B,{self.cond_ch}), got {None if cond is None else tuple(cond.shape)}")
             x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, *x.shape[-2:]).to(x.dtype)], dim=1)
-        x = self.bottleneck(x)
-        for block, skip in zip(self.decoders, reversed(skips)):
+        x = self._stage_out(self.bottleneck(x), 0, cond)
+        for i, (block, skip) in enumerate(zip(self.decoders, reversed(skips)), start=1):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat([x, skip], dim=1))
+            x = self._stage_out(block(torch.cat([x, skip], dim=1)), i, cond)
         return self.head(x)[..., :h, :w]
+
+    def _stage_out(self, x: torch.Tensor, stage: int, cond: torch.Tensor | None) -> torch.Tensor:
+        """Hook on the output of the bottleneck (``stage`` 0) and of each decoder stage (1…); identity here,
+        subclasses may condition it on ``cond``."""
+        return x
 
 
 def unet_preset(name: str, in_ch: int = 3, out_ch: int = 3, **kwargs: object) -> UNet:

@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,15 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors.torch
 import torch
 
 from neuralwrap import __version__
 from neuralwrap.errors import CheckpointError, InputError
-from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.rerender.camera import PinholeCamera
 from neuralwrap.rerender.models import RerenderConfig, Rerenderer
-from neuralwrap.train.checkpoint import apply_state_dict
+from neuralwrap.train.checkpoint import _pair, _read_pair, _write_pair, apply_state_dict
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "SceneBundle", "load_rerenderer", "load_scene_bundle", "save_rerenderer",
            "save_scene_bundle"]
@@ -42,46 +39,21 @@ BUNDLE_FORMAT_VERSION: int = 1
 PathLike = str | os.PathLike[str]
 
 
-def _pair(path: PathLike, default_stem: str) -> tuple[Path, Path]:
-    """``(x.safetensors, x.json)`` for a folder (``folder/default_stem``), either file, or the stem."""
+def _resolve(path: PathLike, default_stem: str) -> Path:
+    """A folder means ``folder/default_stem``; a file name or common stem is kept."""
     p = Path(path)
-    if p.is_dir():
-        p = p / default_stem
-    stem = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
-    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+    return p / default_stem if p.is_dir() else p
 
 
 def _write(path: PathLike, default_stem: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
-    st_path, json_path = _pair(path, default_stem)
-    data = safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
-    meta = {"format_version": BUNDLE_FORMAT_VERSION, "neuralwrap_version": __version__, **meta,
-            "sha256": hashlib.sha256(data).hexdigest()}
-    atomic_write_bytes(st_path, data)  # tensors first, JSON last: a JSON marks a complete pair
-    atomic_write_bytes(json_path, json.dumps(meta, indent=1).encode())
+    st_path, json_path = _pair(_resolve(path, default_stem))
+    _write_pair(st_path, json_path, tensors,
+                {"format_version": BUNDLE_FORMAT_VERSION, "neuralwrap_version": __version__, **meta})
     return st_path
 
 
 def _read(path: PathLike, default_stem: str, kind: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    st_path, json_path = _pair(path, default_stem)
-    for p in (json_path, st_path):
-        if not p.is_file():
-            raise CheckpointError(f"{kind} file missing: {p}")
-    try:
-        meta = json.loads(json_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"corrupt {kind} metadata {json_path}: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format_version") != BUNDLE_FORMAT_VERSION:
-        found = meta.get("format_version") if isinstance(meta, dict) else None
-        raise CheckpointError(f"{json_path}: format_version {found!r}, this neuralwrap reads {BUNDLE_FORMAT_VERSION}")
-    if meta.get("kind") != kind:
-        raise CheckpointError(f"{json_path}: is a {meta.get('kind')!r} file, expected {kind!r}")
-    data = st_path.read_bytes()
-    if meta.get("sha256") != hashlib.sha256(data).hexdigest():
-        raise CheckpointError(f"{st_path}: sha256 does not match {json_path.name} (corrupt or replaced file)")
-    try:
-        return meta, safetensors.torch.load(data)
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"corrupt safetensors file {st_path}: {exc}") from exc
+    return _read_pair(_resolve(path, default_stem), kind, BUNDLE_FORMAT_VERSION)
 
 
 # ------------------------------------------------------------------------------------------ model

@@ -193,28 +193,10 @@ class FilmUNet(UNet):
             raise InputError("FilmUNet needs cond_ch > 0")
         self.film = nn.ModuleList(_ZeroLinear(self.cond_ch, 2 * c) for c in self.dec)
 
-    @staticmethod
-    def _modulate(x: Tensor, lin: nn.Module, cond: Tensor) -> Tensor:
-        gamma, beta = lin(cond.to(x.dtype)).chunk(2, dim=1)
+    def _stage_out(self, x: Tensor, stage: int, cond: Tensor | None) -> Tensor:
+        assert cond is not None  # UNet.forward checked it (cond_ch > 0)
+        gamma, beta = self.film[stage](cond.to(x.dtype)).chunk(2, dim=1)
         return x * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
-
-    def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
-        if x.ndim != 4 or x.shape[1] != self.in_ch:
-            raise ValueError(f"expected (B,{self.in_ch},H,W), got {tuple(x.shape)}")
-        x, h, w = self._pad(x)
-        skips = []
-        for block in self.encoders:
-            x = block(x)
-            skips.append(x)
-            x = F.max_pool2d(x, 2)
-        if cond is None or cond.shape != (x.shape[0], self.cond_ch):
-            raise ValueError(f"cond must be (B,{self.cond_ch}), got {None if cond is None else tuple(cond.shape)}")
-        x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, *x.shape[-2:]).to(x.dtype)], dim=1)
-        x = self._modulate(self.bottleneck(x), self.film[0], cond)
-        for block, skip, lin in zip(self.decoders, reversed(skips), self.film[1:]):
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = self._modulate(block(torch.cat([x, skip], dim=1)), lin, cond)
-        return self.head(x)[..., :h, :w]
 
 
 class Rerenderer(nn.Module):

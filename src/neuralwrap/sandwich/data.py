@@ -55,12 +55,16 @@ class CropDataset(Dataset[torch.Tensor]):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        rng = np.random.default_rng((self.seed, int(index)))
+    def random_patch(self, rng: np.random.Generator) -> np.ndarray:
+        """A ``crop×crop`` view of a random photo at a random place, drawn from ``rng``."""
         img = self.images[int(rng.integers(len(self.images)))]
         h, w = img.shape[:2]
         y, x = int(rng.integers(h - self.crop + 1)), int(rng.integers(w - self.crop + 1))
-        patch = img[y : y + self.crop, x : x + self.crop]
+        return img[y : y + self.crop, x : x + self.crop]
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        rng = np.random.default_rng((self.seed, int(index)))
+        patch = self.random_patch(rng)
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
         if rng.random() < 0.5:

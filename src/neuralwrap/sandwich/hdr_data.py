@@ -150,10 +150,7 @@ class SyntheticHDRCrops(CropDataset):
     def linear(self, index: int) -> np.ndarray:
         """Item ``index`` as linear HDR ``(crop, crop, 3)`` float32 in absolute display light (cd/m², after step 6)."""
         rng = np.random.default_rng((self.seed, int(index), 7))
-        img = self.images[int(rng.integers(len(self.images)))]
-        h, w = img.shape[:2]
-        y, x = int(rng.integers(h - self.crop + 1)), int(rng.integers(w - self.crop + 1))
-        patch = img[y : y + self.crop, x : x + self.crop]
+        patch = self.random_patch(rng)
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
         lin = synthesize_hdr(np.ascontiguousarray(patch), rng)

@@ -124,6 +124,7 @@ def _jsonable(value: Any, where: str) -> Any:
 
 
 def _write_pair(st_path: Path, json_path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write tensors then the JSON sidecar (with the tensors' sha256), each atomically: a JSON marks a complete pair."""
     plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     data = safetensors.torch.save(plain)
     meta = dict(meta, sha256=hashlib.sha256(data).hexdigest())
@@ -132,7 +133,8 @@ def _write_pair(st_path: Path, json_path: Path, tensors: dict[str, torch.Tensor]
     atomic_write_bytes(json_path, text.encode())
 
 
-def _read_pair(path: PathLike, kind: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def _read_pair(path: PathLike, kind: str, format_version: int = FORMAT_VERSION) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Read and check a safetensors + JSON pair of ``kind`` written with ``format_version`` (sha256 verified)."""
     st_path, json_path = _pair(path)
     try:
         meta = json.loads(json_path.read_text())
@@ -141,9 +143,9 @@ def _read_pair(path: PathLike, kind: str) -> tuple[dict[str, Any], dict[str, tor
         raise CheckpointError(f"checkpoint file missing: {exc.filename}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"corrupt checkpoint metadata {json_path}: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+    if not isinstance(meta, dict) or meta.get("format_version") != format_version:
         found = meta.get("format_version") if isinstance(meta, dict) else None
-        raise CheckpointError(f"{json_path}: format_version {found!r}, this neuralwrap reads {FORMAT_VERSION}")
+        raise CheckpointError(f"{json_path}: format_version {found!r}, this neuralwrap reads {format_version}")
     if meta.get("kind") != kind:
         raise CheckpointError(f"{json_path}: is a {meta.get('kind')!r} file, expected {kind!r}")
     if meta.get("sha256") != hashlib.sha256(data).hexdigest():
