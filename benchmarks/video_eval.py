@@ -47,12 +47,14 @@ def main() -> None:
     ap.add_argument("--qp", action="store_true", help="the --crf values are constant QPs (x265 qp=) instead")
     ap.add_argument("--preset", default=None)
     ap.add_argument("--max-frames", type=int, default=None)
+    ap.add_argument("--lpips", action="store_true", help="also measure per-frame LPIPS (alex) and BD-rate under it")
     args = ap.parse_args()
     out = Path(args.out)
     lines = [(f"Video eval — codec {args.codec}, {'QP' if args.qp else 'CRF'} {args.crf}, preset {args.preset or 'default'}, "
              f"{platform.machine()} CPU, {date.today()}"), "",
-             "| setup | clip | entry | mean bpp | mean PSNR (dB) | BD-rate vs anchor | BD-PSNR (dB) | flicker | cond q |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| setup | clip | entry | mean bpp | mean PSNR (dB) | BD-rate vs anchor | BD-PSNR (dB) | flicker | cond q |"
+             + (" mean LPIPS | BD-rate under LPIPS |" if args.lpips else ""),
+             "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.lpips else "")]
     for setup in args.setup:
         name, anchors, models = setup.split(":")
         loaded = [load_model_file(m) if m.endswith(".safetensors") else load_pretrained(m)
@@ -65,7 +67,7 @@ def main() -> None:
             t0 = time.perf_counter()
             summary = evaluate_video(entries, src, out / name / clip, VideoEvalSpec(
                 codec=args.codec, crfs=tuple(args.crf), preset=args.preset, max_frames=args.max_frames,
-                rate_control="qp" if args.qp else "crf"), name=clip)
+                rate_control="qp" if args.qp else "crf", lpips=args.lpips), name=clip)
             print(f"{name}/{clip}: {time.perf_counter() - t0:.0f} s")
             records = [r for r in (out / name / clip / "records.csv").read_text().splitlines()[1:]]
             cq = {}
@@ -76,8 +78,13 @@ def main() -> None:
                 bd = "anchor" if label == summary["anchor"] else (
                     f"{e['bd_rate_pct']:+.1f}%" if e.get("bd_rate_pct") is not None else "no overlap")
                 bp = "" if label == summary["anchor"] or e.get("bd_psnr_db") is None else f"{e['bd_psnr_db']:+.2f}"
-                lines.append(f"| {name} | {clip} | {label} | {e['mean_bpp']:.3f} | {e['mean_psnr']:.2f} | {bd} | {bp} | "
-                             f"{e['mean_flicker']:.2f} | {'/'.join(q for q in cq.get(label, []) if q) or '–'} |")
+                line = (f"| {name} | {clip} | {label} | {e['mean_bpp']:.3f} | {e['mean_psnr']:.2f} | {bd} | {bp} | "
+                        f"{e['mean_flicker']:.2f} | {'/'.join(q for q in cq.get(label, []) if q) or '–'} |")
+                if args.lpips:
+                    bl = e.get("bd_rate_lpips_pct")
+                    line += (f" {e['mean_lpips']:.4f} | "
+                             + ("anchor" if label == summary["anchor"] else "no overlap" if bl is None else f"{bl:+.1f}%") + " |")
+                lines.append(line)
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     (out / "args.json").write_text(json.dumps(vars(args), indent=1))

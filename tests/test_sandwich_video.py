@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import tracemalloc
 from pathlib import Path
@@ -28,6 +29,7 @@ from neuralwrap.sandwich.video_eval import (
     SandwichVideo,
     VideoEvalSpec,
     evaluate_video,
+    parse_anchor,
 )
 from tests.conftest import smooth_image
 
@@ -125,3 +127,19 @@ def test_video_eval_writes_tables_plots_and_comparison(clip: Path, model, tmp_pa
     post = json.loads((tmp_path / "summary.json").read_text())["entries"]["post"]
     assert np.isfinite(post["bd_rate_pct"]) and np.isfinite(post["bd_psnr_db"]) and post["mean_flicker"] > 0
     assert summary["anchor"] == "plain"
+
+
+def test_video_eval_lpips_and_half_resolution_anchor(clip: Path, tmp_path: Path) -> None:
+    """``lpips=True`` adds per-frame LPIPS and a BD-rate under it; a ``@2`` anchor codes half resolution."""
+    entries = [parse_anchor("yuv420p@2", "h264"), parse_anchor("yuv420p", "h264")]
+    summary = evaluate_video(entries, open_frames(clip), tmp_path,
+                             VideoEvalSpec(codec="h264", crfs=(24, 32, 40), lpips=True), progress=False)
+    rows = list(csv.DictReader((tmp_path / "records.csv").open()))
+    half, full = (sorted((r for r in rows if r["label"] == lb), key=lambda r: int(r["crf"])) for lb in
+                  ("h264-yuv420p-half-bicubic", "h264-yuv420p"))
+    assert all(0.0 <= float(r["lpips"]) < 1.0 for r in rows)
+    # the full-resolution encode spends more bits and looks better (lower LPIPS) at every CRF
+    assert all(int(f["bytes"]) > int(h["bytes"]) and float(f["lpips"]) < float(h["lpips"]) for f, h in zip(full, half))
+    e = summary["entries"]["h264-yuv420p"]
+    assert e["mean_lpips"] < summary["entries"]["h264-yuv420p-half-bicubic"]["mean_lpips"]
+    assert "bd_rate_lpips_pct" in e and (tmp_path / "rd_lpips.png").stat().st_size > 0

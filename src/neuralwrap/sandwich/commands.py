@@ -74,7 +74,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     t0 = time.time()
     try:
-        result = train_sandwich(cfg, tc, sw, app=app)
+        if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
+            from neuralwrap.sandwich.apps_multichannel import train_grouped
+
+            result = train_grouped(app, tc, sw, cfg)
+        else:
+            result = train_sandwich(cfg, tc, sw, app=app)
     finally:
         cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
     result["wall_seconds"] = time.time() - t0
@@ -102,12 +107,19 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
         raise InputError(f"no checkpoint in {run_dir}")
     meta = read_checkpoint_meta(ckpt)
     model_cfg = meta["config"]["model"]
-    model = Sandwich(SandwichConfig.from_dict(model_cfg["sandwich"]))
+    cfg = SandwichConfig.from_dict(model_cfg["sandwich"])
+    if model_cfg.get("grouped"):
+        from neuralwrap.sandwich.apps_multichannel import GroupedSandwich
+
+        model: Sandwich = GroupedSandwich(cfg)
+    else:
+        model = Sandwich(cfg)
     load_checkpoint(ckpt, {"model": model})
     extra = {"trained_steps": meta["step"], "train": meta["config"]["train"],
              "sandwich_train": model_cfg.get("sandwich_train"), "rd_slope": model_cfg.get("rd_slope")}
-    if model_cfg.get("app"):
-        extra["app"] = model_cfg["app"]
+    for key in ("app", "grouped"):
+        if model_cfg.get(key):
+            extra[key] = model_cfg[key]
     return save_model_file(output, model, name, version, extra)
 
 
@@ -178,6 +190,16 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
     for label, sc in models.items():
         if sc.app is not None and sc.app not in (app.name, app.transfer_from):
             log.warning("model %s was trained for app %s, evaluated on %s", label, sc.app, app.name)
+    if app.config.code_channels > 3:  # grouped models code one file per group: they run as extra roundtrips
+        import dataclasses
+
+        from neuralwrap.sandwich.apps_multichannel import grouped_model_roundtrip, load_grouped
+
+        runs = {label: grouped_model_roundtrip(load_grouped(ref)) for label, ref in
+                zip(models, args.model, strict=True)}
+        app, models = dataclasses.replace(app, baselines={**app.baselines, **runs}), {}
+        if args.baseline:
+            args.baseline = [*args.baseline, *runs]
     summary = evaluate_app(app, models, args.out, data=args.data, qualities=args.qualities, baselines=args.baseline,
                            limit=args.limit, progress=True)
     for label, s in summary["curves"].items():

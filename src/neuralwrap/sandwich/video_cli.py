@@ -64,6 +64,7 @@ def add_video(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--crf", type=int, nargs="+", default=[22, 27, 32, 37])
     p.add_argument("--preset", default=None)
     p.add_argument("--out", required=True)
+    p.add_argument("--lpips", action="store_true", help="also measure per-frame LPIPS (alex) and BD-rate under it")
     _add_source_args(p)
     _add_train(vs)
 
@@ -168,7 +169,8 @@ def cmd_video(args: argparse.Namespace) -> int:
     models = [_load(m, args.device) for m in args.model]
     anchors = args.anchor or [video.code_pix_fmt(models[0])]
     entries = [parse_anchor(a, args.codec) for a in anchors] + [SandwichVideo(m.name, m) for m in models]
-    spec = VideoEvalSpec(codec=args.codec, crfs=tuple(args.crf), preset=_preset(args.preset), max_frames=args.max_frames)
+    spec = VideoEvalSpec(codec=args.codec, crfs=tuple(args.crf), preset=_preset(args.preset), max_frames=args.max_frames,
+                         lpips=args.lpips)
     summary = evaluate_video(entries, _source(args), args.out, spec)
     print(json.dumps(summary["entries"], indent=1))
     return 0

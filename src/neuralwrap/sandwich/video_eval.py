@@ -3,8 +3,10 @@
 Each entry (a plain encode at a pixel format, or a sandwich model) is encoded at every CRF with the same
 encoder and preset; the ``.mp4`` is decoded frame by frame and compared with the source. Quality is the
 mean over frames of the per-frame RGB PSNR (8-bit, peak 255); rate is ``8 · bytes / (W · H · frames)``;
-flicker is :func:`~neuralwrap.sandwich.video.temporal_flicker`. Outputs (atomic): ``records.csv``,
-``summary.json`` (BD-rate / BD-PSNR of every entry against the first), ``rd.png``, ``flicker.png`` and a
+flicker is :func:`~neuralwrap.sandwich.video.temporal_flicker`. With ``VideoEvalSpec.lpips`` the mean
+per-frame LPIPS (shift-tolerant, AlexNet; lower = better) is measured too, and BD-rate under LPIPS is
+computed on the quality axis ``−ln(LPIPS)``. Outputs (atomic): ``records.csv``, ``summary.json`` (BD-rate /
+BD-PSNR of every entry against the first), ``rd.png``, ``flicker.png`` (and ``rd_lpips.png``) and a
 side-by-side ``comparison.mp4`` + ``comparison.png`` (source | anchor | best sandwich at the closest rate).
 """
 
@@ -74,6 +76,8 @@ class VideoEvalSpec:
     rate_control: str = "crf"
     """"crf": the values of ``crfs`` are CRFs; "qp": they are constant QPs (x265 ``qp=``; the column in
     ``records.csv`` is still named ``crf``)."""
+    lpips: bool = False
+    """Also measure the mean per-frame LPIPS (alex) and BD-rate under it."""
 
     def __post_init__(self) -> None:
         if self.rate_control not in ("crf", "qp"):
@@ -155,10 +159,13 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
             path = streams / f"{entry.label}_crf{crf}.mp4"
             nbytes, cq = _encode(entry, clip, spec, crf, path)
             psnrs: list[float] = []
+            lp: list[float] = []
             flick, prev, n = 0.0, None, 0
             for ref, rec in zip(_limited(clip, spec.max_frames), _decode(entry, spec.codec, path, (clip.width, clip.height)),
                                 strict=True):
                 psnrs.append(psnr(ref, rec))
+                if spec.lpips:
+                    lp.append(_frame_lpips(ref, rec))
                 err = rec.astype(np.float32) - ref.astype(np.float32)
                 if prev is not None:
                     flick += float(np.abs(err - prev).mean())
@@ -166,7 +173,8 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
             rows.append({"clip": clip_name, "label": entry.label, "codec": spec.codec, "crf": crf,
                          "cond_quality": cq, "frames": n, "bytes": nbytes,
                          "bpp": 8.0 * nbytes / (clip.width * clip.height * n), "psnr": float(np.mean(psnrs)),
-                         "psnr_min": float(np.min(psnrs)), "flicker": flick / max(n - 1, 1), "stream": str(path)})
+                         "psnr_min": float(np.min(psnrs)), "flicker": flick / max(n - 1, 1),
+                         **({"lpips": float(np.mean(lp))} if spec.lpips else {}), "stream": str(path)})
             bar.update()
     bar.close()
     summary = _summary(rows, labels, spec, clip_name)
@@ -175,9 +183,31 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
     return summary
 
 
+def _frame_lpips(ref: np.ndarray, rec: np.ndarray) -> float:
+    """LPIPS (alex) of two ``(H, W, 3)`` uint8 frames."""
+    import torch
+
+    from neuralwrap.metrics.lpips import lpips
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float().div(255.0)[None]
+
+    with torch.inference_mode():
+        return float(lpips(t(rec), t(ref), net="alex")[0])
+
+
 def _curve(rows: Sequence[dict[str, Any]], label: str, key: str = "psnr") -> tuple[np.ndarray, np.ndarray]:
     sel = sorted((r for r in rows if r["label"] == label), key=lambda r: r["bpp"])
     return np.array([r["bpp"] for r in sel]), np.array([r[key] for r in sel])
+
+
+def _bd(entry: dict[str, Any], key: str, fn: Any, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> None:
+    """``entry[key] = fn(anchor, curve)``, or None plus ``entry[key + "_note"]`` when the curves do not overlap."""
+    try:
+        entry[key] = fn(*a, *b, dominated="drop")
+    except InputError as exc:
+        entry[key] = None
+        entry[f"{key}_note"] = str(exc)
 
 
 def _summary(rows: list[dict[str, Any]], labels: list[str], spec: VideoEvalSpec, clip: str) -> dict[str, Any]:
@@ -189,13 +219,14 @@ def _summary(rows: list[dict[str, Any]], labels: list[str], spec: VideoEvalSpec,
         rb, pb = _curve(rows, label)
         entry: dict[str, Any] = {"mean_bpp": float(rb.mean()), "mean_psnr": float(pb.mean()),
                                  "mean_flicker": float(np.mean([r["flicker"] for r in rows if r["label"] == label]))}
+        if spec.lpips:
+            entry["mean_lpips"] = float(np.mean([r["lpips"] for r in rows if r["label"] == label]))
         if label != anchor:
             for key, fn in (("bd_rate_pct", bd_rate), ("bd_psnr_db", bd_psnr)):
-                try:
-                    entry[key] = fn(ra, pa, rb, pb, dominated="drop")
-                except InputError as exc:  # curves that do not overlap: say so instead of a number
-                    entry[key] = None
-                    entry[f"{key}_note"] = str(exc)
+                _bd(entry, key, fn, (ra, pa), (rb, pb))
+            if spec.lpips:  # quality axis −ln(LPIPS): higher = better, as BD expects
+                la, lb = _curve(rows, anchor, "lpips"), _curve(rows, label, "lpips")
+                _bd(entry, "bd_rate_lpips_pct", bd_rate, (la[0], -np.log(la[1])), (lb[0], -np.log(lb[1])))
         res["entries"][label] = entry
     return res
 
@@ -215,6 +246,10 @@ def _write_outputs(rows: list[dict[str, Any]], summary: dict[str, Any], out: Pat
     plot_rd({lb: _curve(rows, lb, "flicker") for lb in labels}, out / "flicker.png",
             title=f"{summary['clip']} — temporal flicker of the coding error", ylabel="flicker (8-bit units)",
             xlabel="bits per pixel per frame")
+    if "lpips" in rows[0]:
+        plot_rd({lb: _curve(rows, lb, "lpips") for lb in labels}, out / "rd_lpips.png",
+                title=f"{summary['clip']} — LPIPS (alex, lower = better)", ylabel="LPIPS",
+                xlabel="bits per pixel per frame")
 
 
 def _comparison(entries: Sequence[PlainVideo | SandwichVideo], rows: list[dict[str, Any]], clip: FrameSource,
