@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -95,8 +96,8 @@ def test_gray_forward(clips) -> None:
     assert out.x_hat.shape == (T, 3, S, S) and out.code_raw.shape == (T, 1, S, S) and float(out.bits.detach()) > 0
 
 
-def _pngs(folder: Path, photo: np.ndarray, n: int = 4) -> Path:
-    frames = make_clip(photo, n, (48, 32), np.random.default_rng(2))
+def _pngs(folder: Path, photo: np.ndarray, n: int = 4, size: tuple[int, int] = (48, 32)) -> Path:
+    frames = make_clip(photo, n, size, np.random.default_rng(2))
     folder.mkdir(parents=True, exist_ok=True)
     for i, f in enumerate(frames):
         write_image(folder / f"f{i:03d}.png", f)
@@ -165,3 +166,40 @@ def test_cli_train_export_encode(photos, tmp_path: Path, capsys) -> None:
                  "--fps", "10"]) == 0
     rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rep["pix_fmt"] == "gray" and rep["cond_quality"] == 32 and rep["frames"] == 3
+
+
+def test_half_resolution_video_sandwich(clips, photos, tmp_path: Path) -> None:
+    """scale 2: half-resolution code frames through the proxy and real x265; bicubic-half anchor calibration."""
+    from neuralwrap.sandwich.video_training import downscale_flow
+
+    flow = clips[0]["flow"]
+    assert torch.allclose(downscale_flow(flow, 2), torch.nn.functional.avg_pool2d(flow, 2) / 2)
+    cfg = video_sandwich_config("yuv420p", (24, 40), scale=2)
+    assert cfg.scale == 2
+    torch.manual_seed(0)
+    model = VideoSandwich(cfg)
+    out = model.forward_clip(clips[0]["clip"], flow, 30)
+    assert out.code_raw.shape == (T, 3, S // 2, S // 2) and out.x_hat.shape == (T, 3, S, S)
+    full = fit_video_rd_slope(clips, (24, 32, 40), "yuv420p")
+    half = fit_video_rd_slope(clips, (24, 32, 40), "yuv420p", scale=2)
+    assert all(h < f for h, f in zip(half.slope.bpp, full.slope.bpp))  # a quarter of the pixels: fewer bits
+    assert half.slope.mse[-1] > full.slope.mse[-1]  # and the bicubic resampling floor at the best quality
+    obj = VideoSandwichObjective(half.slope, (24, 40))
+    batch = {k: torch.stack([c[k] for c in clips]) for k in ("clip", "flow")}
+    opt = torch.optim.Adam(model.parameters(), lr=3e-4)
+    first = float(obj.loss_at(model, batch, [30, 36])[0].detach())
+    for _ in range(10):
+        loss, _ = obj.loss_at(model, batch, [30, 36])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(obj.loss_at(model, batch, [30, 36])[0].detach()) < first
+    sc = load_model_file(export_video_model(model, tmp_path / "x2.safetensors", "tiny-x2"))
+    src = open_frames(_pngs(tmp_path / "clip", photos[0], size=(128, 64)), fps=10)
+    rep = encode_video(sc, src, tmp_path / "x2.mp4", qp=30, progress=False)
+    with av.open(str(tmp_path / "x2.mp4")) as c:  # the stream itself is half resolution
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (64, 32)
+    dec = decode_video(tmp_path / "x2.mp4", tmp_path / "out", sc=sc, progress=False)
+    assert rep.frames == dec.frames == 4 and (dec.width, dec.height) == (128, 64)
+    with pytest.raises(InputError):
+        video_sandwich_config("yuv420p", scale=3)

@@ -72,6 +72,8 @@ def add_video(sub: argparse._SubParsersAction) -> None:
 def _add_train(vs: argparse._SubParsersAction) -> None:
     p = vs.add_parser("train", help="train a sandwich through the x265 video proxy (synthetic-motion clips of photos)")
     p.add_argument("--pix-fmt", required=True, choices=["yuv444p", "yuv420p", "gray"])
+    p.add_argument("--scale", type=int, default=1, choices=[1, 2],
+                   help="2: half-resolution code frames (2× resolution over a low-resolution encode)")
     p.add_argument("--data", default="../shared/data/train", help="folder of training photos (never Kodak)")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget of this run")
@@ -104,7 +106,7 @@ def _train(args: argparse.Namespace) -> int:
     from neuralwrap.train import TrainConfig
 
     qp_range = (int(args.qp_range[0]), int(args.qp_range[1]))
-    cfg = video_sandwich_config(args.pix_fmt, qp_range)
+    cfg = video_sandwich_config(args.pix_fmt, qp_range, scale=args.scale)
     vt = VideoTrainConfig(pix_fmt=args.pix_fmt, data=args.data, frames=args.frames, size=args.size, qp_range=qp_range,
                           scale_range=None if args.scale_range is None else tuple(args.scale_range),
                           gamma=args.gamma, calib_clips=args.calib_clips, init=args.init)

@@ -26,6 +26,11 @@ quality units. ``SandwichConfig.codec == "hevc"`` marks a model trained through 
 The model's ``rate_log_corr`` bins (over ``quality_range``) are set once, before training, to the median
 ``log(real / proxy)`` bits of the plain training clips at each QP: the loss prices the proxy's bits at the real
 encoder's level (x265 4:4:4 costs about 27 % less than the proxy predicts on real video).
+
+``SandwichConfig.scale == 2`` (2× resolution over a half-resolution encode): the pre-processor makes half-resolution
+code frames, the proxy (and x265) code them at half resolution with the source flow halved (2×2 mean, vectors / 2),
+the post-processor restores full resolution. The plain anchor is then bicubic down → x265 → bicubic up (Pillow),
+its MSE measured at full resolution; ``bpp`` is always per FULL-resolution pixel.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ __all__ = [
     "VideoSandwich",
     "VideoSandwichObjective",
     "VideoTrainConfig",
+    "downscale_flow",
     "export_video_model",
     "fit_video_rd_slope",
     "is_video_model",
@@ -85,20 +91,27 @@ def is_video_model(cfg: SandwichConfig) -> bool:
     return cfg.codec == "hevc"
 
 
-def video_sandwich_config(pix_fmt: str, qp_range: tuple[int, int] = (22, 42), *, gray_carriers: int = 4) -> SandwichConfig:
+def video_sandwich_config(pix_fmt: str, qp_range: tuple[int, int] = (22, 42), *, gray_carriers: int = 4,
+                          scale: int = 1) -> SandwichConfig:
     """The shipped preset of a video sandwich at ``pix_fmt``: the paper's slim pre/post processors; for
     ``gray`` (RGB over 4:0:0) with ``gray_carriers`` carriers started as an analogue colour-TV scheme
-    (``carrier_depth`` 0.3, as the JPEG ``rgb-over-gray`` model)."""
+    (``carrier_depth`` 0.3, as the JPEG ``rgb-over-gray`` model); for ``scale`` 2 (half-resolution code frames)
+    the processors of the image ``lowres-2x`` app (so its weights can start the run)."""
     if pix_fmt not in VIDEO_TRAIN_PIX_FMTS:
         raise InputError(f"pix_fmt must be one of {tuple(VIDEO_TRAIN_PIX_FMTS)}, got {pix_fmt!r}")
     lo, hi = _check_qp_range(qp_range)
     sub, code_ch = VIDEO_TRAIN_PIX_FMTS[pix_fmt]
     pre, post = ProcessorConfig(), ProcessorConfig()
+    if scale not in (1, 2):
+        raise InputError(f"scale must be 1 or 2, got {scale}")
+    if scale == 2:
+        post = ProcessorConfig(unet_enc=(16, 32), unet_dec=(64, 32, 16))
     if code_ch == 1 and gray_carriers:
         pre = ProcessorConfig(carriers=gray_carriers, carrier_depth=0.3)
         post = ProcessorConfig(unet_enc=(16, 32), unet_dec=(64, 32, 16), carriers=gray_carriers, carrier_depth=0.3)
     q = (round(qp_to_quality(hi)), round(qp_to_quality(lo)))
-    return SandwichConfig(codec="hevc", subsampling=sub, code_channels=code_ch, pre=pre, post=post, quality_range=q)
+    return SandwichConfig(codec="hevc", subsampling=sub, code_channels=code_ch, pre=pre, post=post, quality_range=q,
+                          scale=scale)
 
 
 def _check_qp_range(qp_range: Sequence[int]) -> tuple[int, int]:
@@ -128,7 +141,8 @@ class VideoSandwichOutput:
 
 
 class VideoSandwich(nn.Module):
-    """Per-frame pre/post :class:`Processor` s around the x265 video proxy (``cfg.codec == "hevc"``, ``scale`` 1).
+    """Per-frame pre/post :class:`Processor` s around the x265 video proxy (``cfg.codec == "hevc"``, ``scale`` 1
+    or 2: half-resolution code frames).
 
     Its state dict has the keys of a :class:`~neuralwrap.sandwich.models.Sandwich` of the same config
     (``pre.*``, ``post.*``, ``rate_log_corr``), so the exported file is a standard sandwich model file.
@@ -138,21 +152,23 @@ class VideoSandwich(nn.Module):
 
     def __init__(self, cfg: SandwichConfig) -> None:
         super().__init__()
-        if cfg.scale != 1 or cfg.in_channels != 3 or cfg.out_channels != 3:
-            raise InputError("a video sandwich takes RGB in and out at scale 1")
+        if cfg.scale not in (1, 2) or cfg.in_channels != 3 or cfg.out_channels != 3:
+            raise InputError("a video sandwich takes RGB in and out at scale 1 or 2")
         if not is_video_model(cfg):
             raise InputError(f"a video sandwich needs codec 'hevc', got {cfg.codec!r}")
         self.cfg, self.pix_fmt = cfg, _pix_fmt_of(cfg)
         if cfg.pre is None:
             raise InputError("a video sandwich needs a pre-processor")
-        self.pre = Processor(cfg.in_channels, cfg.code_channels, cfg.pre)
-        self.post = Processor(cfg.code_channels, cfg.out_channels, cfg.post)
+        self.pre = Processor(cfg.in_channels, cfg.code_channels, cfg.pre, down=cfg.scale)
+        self.post = Processor(cfg.code_channels, cfg.out_channels, cfg.post, up=cfg.scale)
         self.register_buffer("rate_log_corr", torch.zeros(cfg.rate_bins))
 
     def check_input(self, x: Tensor) -> None:
-        """Raise :class:`InputError` unless ``x`` is ``(B,3,H,W)`` float."""
+        """Raise :class:`InputError` unless ``x`` is ``(B,3,H,W)`` float (H, W multiples of ``scale``)."""
         if x.ndim != 4 or x.shape[1] != self.cfg.in_channels or not x.is_floating_point():
             raise InputError(f"video sandwich input must be float (T,{self.cfg.in_channels},H,W), got {tuple(x.shape)} {x.dtype}")
+        if x.shape[-1] % self.cfg.scale or x.shape[-2] % self.cfg.scale:
+            raise InputError(f"frame size {x.shape[-1]}×{x.shape[-2]} must be a multiple of the scale {self.cfg.scale}")
 
     def preprocess_raw(self, x: Tensor, quality: Tensor) -> Tensor:
         """Frames ``(T,3,H,W)`` in [0,1], quality ``(T,)`` or ``(1,)`` → unclipped code frames."""
@@ -165,7 +181,7 @@ class VideoSandwich(nn.Module):
         return self.preprocess_raw(x, quality).clamp(0, 1)
 
     def postprocess(self, decoded: Tensor, quality: Tensor) -> Tensor:
-        """Decoded code frames ``(T,code_ch,H,W)`` → reconstruction ``(T,3,H,W)`` in [0,1]."""
+        """Decoded code frames ``(T,code_ch,h,w)`` → reconstruction ``(T,3,h·scale,w·scale)`` in [0,1]."""
         return self.post(decoded, quality.expand(decoded.shape[0])).clamp(0, 1)
 
     def rate_correction(self, quality: Tensor) -> Tensor:
@@ -183,9 +199,14 @@ class VideoSandwich(nn.Module):
 
         q = torch.tensor([qp_to_quality(qp)], device=clip.device)
         raw = self.preprocess_raw(clip, q)
-        out = video_proxy(raw.clamp(0, 1), float(qp), pix_fmt=self.pix_fmt, flow=flow)
+        out = video_proxy(raw.clamp(0, 1), float(qp), pix_fmt=self.pix_fmt, flow=downscale_flow(flow, self.cfg.scale))
         x_hat = self.postprocess(out.frames, q)
         return VideoSandwichOutput(x_hat, raw, out.bits.sum() * self.rate_correction(q)[0])
+
+
+def downscale_flow(flow: Tensor, scale: int) -> Tensor:
+    """Flow ``(T,2,H,W)`` in pixels → the flow of the ``scale``× smaller frames (``scale×scale`` mean, vectors / scale)."""
+    return flow if scale == 1 else torch.nn.functional.avg_pool2d(flow, scale) / scale
 
 
 # -- calibration with the real encoder -------------------------------------------------------------------
@@ -203,7 +224,17 @@ def _payload_bits(data: bytes) -> float:
         return 8.0 * sum(p.size for p in c.demux(c.streams.video[0]) if p.size)
 
 
-def _plain_code(frames: np.ndarray, pix_fmt: str) -> np.ndarray:
+def _resize_clip(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bicubic (Pillow, antialiased when shrinking) resize of ``(T,H,W,C)`` uint8 frames."""
+    from neuralwrap.sandwich.video_eval import _resize
+
+    return np.stack([_resize(f, width, height) for f in frames])
+
+
+def _plain_code(frames: np.ndarray, pix_fmt: str, scale: int = 1) -> np.ndarray:
+    """What the plain anchor codes: the frames (gray: their BT.601 luma), bicubic-halved for ``scale`` 2."""
+    if scale != 1:
+        frames = _resize_clip(frames, frames.shape[2] // scale, frames.shape[1] // scale)
     if pix_fmt != "gray":
         return frames
     from neuralwrap.sandwich.video_data import gray_clip
@@ -211,8 +242,9 @@ def _plain_code(frames: np.ndarray, pix_fmt: str) -> np.ndarray:
     return gray_clip(frames)
 
 
-def _real_point(clip: Tensor, pix_fmt: str, qp: int, preset: str | None) -> tuple[float, float]:
-    """(MSE vs the RGB source in 8-bit units², payload bits) of a plain constant-QP x265 encode of ``clip``."""
+def _real_point(clip: Tensor, pix_fmt: str, qp: int, preset: str | None, scale: int = 1) -> tuple[float, float]:
+    """(MSE vs the full-resolution RGB source in 8-bit units², payload bits) of a plain constant-QP x265 encode
+    of ``clip`` (for ``scale`` 2: of its bicubic half, decoded frames bicubic-upsampled)."""
     from neuralwrap.codecs import get_codec
 
     src = _uint8_clip(clip)
@@ -220,21 +252,24 @@ def _real_point(clip: Tensor, pix_fmt: str, qp: int, preset: str | None) -> tupl
     if preset is not None:
         settings["preset"] = preset
     codec = get_codec("hevc")
-    data = codec.encode(list(_plain_code(src, pix_fmt)), **settings)
-    dec = np.stack(codec.decode(data)).astype(np.float64)
+    data = codec.encode(list(_plain_code(src, pix_fmt, scale)), **settings)
+    dec8 = np.stack(codec.decode(data))
+    if scale != 1:
+        dec8 = _resize_clip(dec8, src.shape[2], src.shape[1])
+    dec = dec8.astype(np.float64)
     if dec.shape[-1] == 1:
         dec = np.repeat(dec, 3, axis=-1)
     return float(np.mean((dec - src.astype(np.float64)) ** 2)), _payload_bits(data)
 
 
-def _plain_proxy_bits(clip: Tensor, flow: Tensor, pix_fmt: str, qp: int) -> float:
+def _plain_proxy_bits(clip: Tensor, flow: Tensor, pix_fmt: str, qp: int, scale: int = 1) -> float:
     from neuralwrap.proxies.video import video_proxy
 
     x = clip
-    if pix_fmt == "gray":
-        x = torch.from_numpy(_plain_code(_uint8_clip(clip), "gray").transpose(0, 3, 1, 2).copy()).float() / 255.0
+    if pix_fmt == "gray" or scale != 1:
+        x = torch.from_numpy(_plain_code(_uint8_clip(clip), pix_fmt, scale).transpose(0, 3, 1, 2).copy()).float() / 255.0
     with torch.no_grad():
-        return float(video_proxy(x, float(qp), pix_fmt=pix_fmt, flow=flow).bits.sum())
+        return float(video_proxy(x, float(qp), pix_fmt=pix_fmt, flow=downscale_flow(flow, scale)).bits.sum())
 
 
 @dataclass
@@ -248,8 +283,9 @@ class VideoCalibration:
 
 
 def fit_video_rd_slope(clips: Sequence[dict[str, Tensor]], qps: Sequence[int], pix_fmt: str,
-                       preset: str | None = None) -> VideoCalibration:
-    """Encode every clip (``{"clip": (T,3,H,W), "flow": ...}``) with REAL x265 at each constant QP; fit ``ln MSE``
+                       preset: str | None = None, scale: int = 1) -> VideoCalibration:
+    """Encode every clip (``{"clip": (T,3,H,W), "flow": ...}``) with REAL x265 at each constant QP (``scale`` 2:
+    its bicubic half, see :func:`_real_point`; bpp per full-resolution pixel); fit ``ln MSE``
     as a quadratic in ``ln bpp`` (as :func:`~neuralwrap.sandwich.calibration.fit_rd_slope`) and return
     ``λ = −dMSE/dbpp`` and ``MSE_plain`` per QP as an :class:`RDSlope` over ``qp_to_quality(qp)`` (ascending),
     plus the real/proxy bit ratios of the plain clips."""
@@ -263,10 +299,10 @@ def fit_video_rd_slope(clips: Sequence[dict[str, Tensor]], qps: Sequence[int], p
         m, b, r = [], [], []
         for item in clips:
             c = item["clip"]
-            d, bits = _real_point(c, pix_fmt, qp, preset)
+            d, bits = _real_point(c, pix_fmt, qp, preset, scale)
             m.append(d)
             b.append(bits / (c.shape[0] * c.shape[-1] * c.shape[-2]))
-            r.append(math.log(max(bits, 1.0) / max(_plain_proxy_bits(c, item["flow"], pix_fmt, qp), 1.0)))
+            r.append(math.log(max(bits, 1.0) / max(_plain_proxy_bits(c, item["flow"], pix_fmt, qp, scale), 1.0)))
         mse.append(max(float(np.mean(m)), 1e-6))
         bpp.append(float(np.mean(b)))
         ratio.append(float(np.median(r)))
@@ -376,7 +412,7 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     photos = load_photos(vt.data)
     cal = fit_video_rd_slope(fixed_clips(photos, vt.calib_clips, vt.frames, vt.size, seed=train_cfg.seed + 1,
                                          scale_range=vt.scale_range),
-                             vt.calib_qps, vt.pix_fmt, vt.preset)
+                             vt.calib_qps, vt.pix_fmt, vt.preset, cfg.scale)
     log.info("plain x265 %s RD slope: %s; log real/proxy: %s", vt.pix_fmt, cal.slope, cal.log_ratio)
     seed_everything(train_cfg.seed)
     model = VideoSandwich(cfg)
