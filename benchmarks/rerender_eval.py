@@ -90,6 +90,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--crop", type=int, nargs=2, default=(128, 96), metavar=("W", "H"))
     p.add_argument("--size", type=int, nargs=2, default=(160, 120), metavar=("W", "H"))
+    p.add_argument("--fit-code", type=int, default=50, metavar="STEPS",
+                   help="also evaluate every model with a code fitted on the left half (NeRF-W protocol)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(1)
@@ -99,7 +101,7 @@ def main() -> None:
     results: dict = {"machine": f"{platform.machine()}, 2-core CPU shared with other jobs, 1 torch thread",
                      "date": time.strftime("%Y-%m-%d %H:%M"), "minutes_per_model": args.minutes,
                      "steps_target": list(args.steps), "batch_size": args.batch_size, "crop": list(args.crop),
-                     "size": list(args.size), "scenes": {}}
+                     "size": list(args.size), "fit_code_steps": args.fit_code, "scenes": {}}
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in args.scenes:
         t0 = time.perf_counter()
@@ -110,7 +112,7 @@ def main() -> None:
             trained[v] = {"steps": {k: r["steps"] for k, r in s["stages"].items()}, "seconds": s["seconds"],
                           "truncated": {k: r.get("truncated") for k, r in s["stages"].items()}}
         models = {v: load_rerenderer(args.out / scene / v) for v in args.variants}
-        ev = evaluate_rerender(work, models, args.out / scene / "eval", holdout=holdout)
+        ev = evaluate_rerender(work, models, args.out / scene / "eval", holdout=holdout, fit_code_steps=args.fit_code)
         results["scenes"][scene] = {"capture_timings_s": cap_t, "train": trained, "eval": ev,
                                     "total_s": round(time.perf_counter() - t0, 1)}
         (args.out / "rerender_eval.json").write_text(json.dumps(results, indent=1))

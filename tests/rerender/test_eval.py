@@ -143,12 +143,15 @@ def test_eval_cli_writes_all_outputs(work, tmp_path, capsys):
     assert "color_transfer" in printed and "nosem" in printed
     s = json.loads((out / "summary.json").read_text())
     assert s["holdout"] == ["photo_001.png", "photo_003.png"] and s["size"] == [64, 48]
-    assert list(s["methods"]) == ["point", "color_transfer", "full", "noapp", "nosem"]
+    # models with an appearance code are also reported with the code fitted on the left half (default 50 steps)
+    assert list(s["methods"]) == ["point", "color_transfer", "full", "full+fit", "noapp", "nosem",
+                                 "nosem+fit"]
+    assert s["fit_code_steps"] == 50
     for v in s["methods"].values():
         assert v["photos"] == 2 and 0 < v["psnr"] < 60 and -1 <= v["ssim"] <= 1 and v["lpips"] >= 0
     with open(out / "per_photo.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 5 and {r["method"] for r in rows} == set(s["methods"])
+    assert len(rows) == 2 * 7 and {r["method"] for r in rows} == set(s["methods"])
     assert (out / "metrics.png").is_file()
     assert sorted(p.name for p in (out / "side_by_side").iterdir()) == ["photo_001.png", "photo_003.png"]
 
@@ -161,13 +164,14 @@ def test_eval_code_comes_from_left_half_only(work, tmp_path):
     model = load_rerenderer(work / "models" / "full")
     ds = RerenderDataset(work / "dataset")
     f = ds[1]
-    _, imgs = evaluate_photo(f, {"full": model}, (64, 48))
+    _, imgs = evaluate_photo(f, {"full": model}, (64, 48), fit_code_steps=5)
     photo = f.photo.copy()
     cut = W // 2 + 3  # the 96→64 antialiased resize blends ~1.5 source px across the split
     photo[:, cut:] = 255 - photo[:, cut:]
     f2 = Frame(f.name, f.camera, photo, f.color, f.depth, f.normals, f.classes)
-    _, imgs2 = evaluate_photo(f2, {"full": model}, (64, 48))
+    _, imgs2 = evaluate_photo(f2, {"full": model}, (64, 48), fit_code_steps=5)
     assert np.array_equal(imgs["full"], imgs2["full"])
+    assert np.array_equal(imgs["full+fit"], imgs2["full+fit"])
     assert np.array_equal(imgs["color_transfer"], imgs2["color_transfer"])
 
 
@@ -181,3 +185,29 @@ def test_eval_errors(work, tmp_path, capsys):
     assert "dataset.json" in capsys.readouterr().err
     with pytest.raises(InputError, match="clash"):
         evaluate_rerender(work, {"point": load_rerenderer(model)}, tmp_path)
+
+
+def test_fit_code_lowers_the_left_half_error_only_through_the_code(work):
+    from neuralwrap.rerender.evaluate import fit_code
+
+    torch.manual_seed(0)
+    model = Rerenderer(RerenderConfig(width=32, height=24, gen_enc=(8, 16), gen_dec=(16, 16, 8), enc_widths=(8,)))
+    with torch.no_grad():  # a generator that uses the code (FiLM starts at zero)
+        for lin in model.generator.film:
+            lin.weight.normal_(0, 0.5)
+    buf = torch.rand(1, model.config.in_channels, 24, 32)
+    target = torch.rand(1, 3, 24, 32)
+    code0 = torch.zeros(1, model.config.code_dim)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def left_l1(c: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float((model(buf, c)[..., :16] - target[..., :16]).abs().mean())
+
+    code = fit_code(model, buf, target, code0, 30, columns=16)
+    assert left_l1(code) < left_l1(code0) and not torch.equal(code, code0)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in weights.items())  # generator untouched
+    assert all(p.requires_grad for p in model.parameters())
+    assert torch.equal(fit_code(model, buf, target, code0, 0), code0)
+    with pytest.raises(InputError):
+        fit_code(model, buf, target, code0, -1)

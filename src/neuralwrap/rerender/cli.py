@@ -210,6 +210,9 @@ def _add_view_commands(sub: Any) -> None:
     ev.add_argument("--out", required=True, help="output folder")
     ev.add_argument("--size", type=_size_arg, default=None, help="evaluation WIDTHxHEIGHT (default: the first model's)")
     ev.add_argument("--lpips-net", choices=("alex", "vgg"), default="alex")
+    ev.add_argument("--fit-code", type=int, default=50, metavar="STEPS",
+                    help="also report LABEL+fit: the appearance code optimised for STEPS Adam steps on the left half "
+                         "(NeRF-W's protocol; 0 = encoder code only; default 50)")
     ev.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     ev.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     ev.set_defaults(func=_eval)
@@ -326,7 +329,7 @@ def _eval(args: argparse.Namespace) -> int:
     bar, prog = _bar("eval", 1, unit="photo")
     try:
         s = evaluate_rerender(args.work_dir, models, args.out, holdout=holdout, size=args.size,
-                              lpips_net=args.lpips_net, progress=prog)
+                              lpips_net=args.lpips_net, progress=prog, fit_code_steps=args.fit_code)
     finally:
         bar.close()
     print(f"held-out photos: {', '.join(s['holdout'])} at {s['size'][0]}x{s['size'][1]} (right halves)")

@@ -5,6 +5,11 @@ For every held-out photo (never trained on) at the model's size ``W×H``::
     left half  (cols < W//2): photo + deep buffer ─► appearance encoder ─► code
     full buffer + code ─► generator ─► image;  metrics on the RIGHT half only (cols ≥ W//2)
 
+With ``fit_code_steps > 0`` every model with an appearance code is also evaluated as ``<label>+fit``: the
+encoder's code is the start of ``fit_code_steps`` Adam steps on the code alone (generator frozen) that
+minimise the L1 error of the render on the LEFT half — NeRF-W's own protocol, which optimises the
+held-out photo's appearance embedding on the left half. The right half of the photo is never used.
+
 Baselines use the same left/right split: ``point`` is the raw point render (the buffer's colour channels,
 black where no point); ``color_transfer`` is the point render recoloured by Reinhard mean/std transfer in
 Lab fitted on the left half (point pixels of the render → the same pixels of the photo); pixels with no
@@ -48,7 +53,7 @@ from neuralwrap.metrics.ssim import ssim
 from neuralwrap.rerender.colortransfer import reinhard_transfer
 from neuralwrap.rerender.dataset import Frame, RerenderDataset
 
-__all__ = ["BASELINES", "EvalResult", "color_transfer_baseline", "evaluate_photo", "evaluate_rerender",
+__all__ = ["BASELINES", "EvalResult", "color_transfer_baseline", "evaluate_photo", "evaluate_rerender", "fit_code",
            "half_metrics", "holdout_names"]
 
 log = logging.getLogger(__name__)
@@ -131,8 +136,11 @@ def holdout_names(models: Mapping[str, torch.nn.Module], ds: RerenderDataset, gi
 
 
 def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tuple[int, int], *,
-                   lpips_net: str = "alex") -> tuple[list[EvalResult], dict[str, np.ndarray]]:
-    """Metrics of the baselines and every model on one held-out frame; also the ``(H,W,3)`` uint8 images."""
+                   lpips_net: str = "alex", fit_code_steps: int = 0) -> tuple[list[EvalResult], dict[str, np.ndarray]]:
+    """Metrics of the baselines and every model on one held-out frame (plus ``<label>+fit`` with a code fitted
+    on the left half, see the module doc); also the ``(H,W,3)`` uint8 images."""
+    from neuralwrap.rerender.render import model_settings
+
     from neuralwrap.rerender.inputs import frame_input, photo_tensor
 
     photo = photo_tensor(frame, size)
@@ -141,31 +149,63 @@ def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tu
     images = {"photo": photo, "point": point, "color_transfer": color_transfer_baseline(point, photo, valid)}
     for label, model in models.items():
         images[label] = _model_image(model, frame, photo, size)
+        if fit_code_steps > 0 and model_settings(model)["use_appearance"]:
+            images[f"{label}+fit"] = _model_image(model, frame, photo, size, fit_code_steps)
     results = [EvalResult(frame.name, k, **half_metrics(v, photo, lpips_net=lpips_net))
                for k, v in images.items() if k != "photo"]
     return results, {k: (v.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy() for k, v in images.items()}
 
 
-@torch.no_grad()
-def _model_image(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tuple[int, int]) -> Tensor:
+def fit_code(model: torch.nn.Module, buffer: Tensor, target: Tensor, code: Tensor, steps: int, *,
+             lr: float = 0.05, columns: int | None = None) -> Tensor:
+    """Optimise an appearance ``code`` ``(1, code_dim)`` (generator frozen) for ``steps`` Adam steps so that
+    ``model(buffer, code)`` matches ``target`` ``(1,3,H,W)`` in L1 on the columns ``< columns`` (all if None)."""
+    if steps < 0:
+        raise InputError(f"fit steps must be >= 0, got {steps}")
+    w = target.shape[-1] if columns is None else columns
+    c = code.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([c], lr=lr)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        for _ in range(steps):
+            loss = (model(buffer, c)[..., :w] - target[..., :w]).abs().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    return c.detach()
+
+
+def _model_image(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tuple[int, int],
+                 fit_steps: int = 0) -> Tensor:
     from neuralwrap.rerender.inputs import frame_input
     from neuralwrap.rerender.render import model_settings
 
     st = model_settings(model)
     dev = next(model.parameters()).device
+    model.eval()
     buf = frame_input(frame, size=size, use_semantics=st["use_semantics"], remove_transients=True)[None].to(dev)
     code = None
     if st["use_appearance"]:
         half = size[0] // 2
-        code = model.encode(photo[None, :, :, :half].to(dev), buf[..., :half])
-    return model.eval()(buf, code)[0].clamp(0, 1).float().cpu()
+        with torch.no_grad():
+            code = model.encode(photo[None, :, :, :half].to(dev), buf[..., :half])
+        if fit_steps:
+            with torch.enable_grad():
+                code = fit_code(model, buf, photo[None].to(dev), code, fit_steps, columns=half)
+    with torch.no_grad():
+        return model(buf, code)[0].clamp(0, 1).float().cpu()
 
 
 def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, torch.nn.Module],
                       out_dir: str | os.PathLike[str], *, holdout: Sequence[str] | None = None,
                       size: tuple[int, int] | None = None, lpips_net: str = "alex",
-                      progress: Progress | None = None) -> dict[str, Any]:
-    """Evaluate ``models`` (label → loaded :class:`Rerenderer`) on the held-out photos of ``work_dir``.
+                      progress: Progress | None = None, fit_code_steps: int = 0) -> dict[str, Any]:
+    """Evaluate ``models`` (label → loaded :class:`Rerenderer`) on the held-out photos of ``work_dir``
+    (with ``fit_code_steps``: also ``<label>+fit``, the code fitted on the left half; see the module doc).
 
     ``size`` defaults to the first model's training size (all models are evaluated at one size). Returns the
     summary also written to ``out_dir/summary.json``.
@@ -188,13 +228,15 @@ def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, tor
     rows: list[EvalResult] = []
     for i, name in enumerate(names):
         frame = ds[ds.names.index(name)]
-        res, imgs = evaluate_photo(frame, models, size, lpips_net=lpips_net)  # type: ignore[arg-type]
+        res, imgs = evaluate_photo(frame, models, size, lpips_net=lpips_net,  # type: ignore[arg-type]
+                                   fit_code_steps=fit_code_steps)
         rows += res
         _side_by_side(imgs, out / "side_by_side" / f"{Path(name).stem}.png", name, res)
         if progress is not None:
             progress(i + 1, len(names))
-    methods = list(BASELINES) + list(models)
+    methods = list(dict.fromkeys([*BASELINES, *(r.method for r in rows)]))
     summary = _summary(rows, methods, names, size, models, time.perf_counter() - t0, lpips_net)
+    summary["fit_code_steps"] = fit_code_steps
     _write_csv(rows, out / "per_photo.csv")
     atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=1).encode())
     _bar_plot(summary, out / "metrics.png")
