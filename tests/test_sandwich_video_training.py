@@ -203,3 +203,16 @@ def test_half_resolution_video_sandwich(clips, photos, tmp_path: Path) -> None:
     assert rep.frames == dec.frames == 4 and (dec.width, dec.height) == (128, 64)
     with pytest.raises(InputError):
         video_sandwich_config("yuv420p", scale=3)
+
+
+def test_perceptual_video_objective(clips, calibration) -> None:
+    torch.manual_seed(0)
+    model = VideoSandwich(video_sandwich_config("yuv444p", (24, 40)))
+    batch = {k: torch.stack([c[k] for c in clips]) for k in ("clip", "flow")}
+    mse_loss, mse_logs = VideoSandwichObjective(calibration.slope, (24, 40)).loss_at(model, batch, [30, 30])
+    loss, logs = VideoSandwichObjective(calibration.slope, (24, 40), distortion="lpips").loss_at(model, batch, [30, 30])
+    assert logs["lpips"] > 0 and logs["mse"] == pytest.approx(mse_logs["mse"]) and float(loss.detach()) != float(mse_loss.detach())
+    loss.backward()
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in model.pre.parameters())
+    with pytest.raises(InputError):
+        VideoSandwichObjective(calibration.slope, (24, 40), distortion="nope")

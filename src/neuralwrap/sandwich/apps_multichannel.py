@@ -10,9 +10,11 @@ at a time"), so an untrained sandwich IS the baseline (identity pre/post; the 9t
 starts at a constant 0.5 instead of the baseline's zero padding) and every gain comes from the networks
 moving information between channels and groups. :class:`GroupedSandwich` is a :class:`Sandwich` whose
 codec proxy (:class:`GroupedCodecProxy`) runs the JPEG proxy on each group and adds the bits; it has the
-same weights (state-dict keys) as a plain ``Sandwich`` of the same config. Until the framework codes
-``code_channels > 3`` itself, train with :func:`train_grouped` (``benchmarks/app_multichannel.py train``)
-and run the real codec with :func:`grouped_model_roundtrip` (one JPEG file per group, bytes summed).
+same weights (state-dict keys) as a plain ``Sandwich`` of the same config. ``sandwich train --app mc6-jpeg``
+trains it with :func:`train_grouped` (the exported file is marked ``grouped``) and ``sandwich eval --app
+mc6-jpeg --model mc6-jpeg`` runs the real codec with :func:`grouped_model_roundtrip` (one JPEG file per group,
+bytes summed); ``benchmarks/app_multichannel.py`` adds the per-channel-group picture and complexity table.
+A single-file ``sandwich encode`` is not offered: the bitstream is g standard JPEG files.
 
 Data: :mod:`neuralwrap.synthetic.multichannel` (procedural landmark views rendered as deep framebuffers —
 the representation of the rerendering system; training scenes and test scenes differ, see there).

@@ -87,7 +87,10 @@ def _add_train(vs: argparse._SubParsersAction) -> None:
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--gamma", type=float, default=1.0, help="multiplier of the plain x265 RD slope")
     p.add_argument("--calib-clips", type=int, default=8)
-    p.add_argument("--init", default=None, help="model file whose pre/post weights start the run (same configs)")
+    p.add_argument("--init", default=None,
+                   help="model file whose pre/post processors (architecture and weights) start the run")
+    p.add_argument("--distortion", default="mse", choices=["mse", "lpips", "msssim"],
+                   help="training distortion (lpips: 0.25 MSE + 0.75 LPIPS-alex, as the image jpeg420-lpips)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", required=True, help="run folder (checkpoints, logs; resumed if present)")
@@ -107,9 +110,16 @@ def _train(args: argparse.Namespace) -> int:
 
     qp_range = (int(args.qp_range[0]), int(args.qp_range[1]))
     cfg = video_sandwich_config(args.pix_fmt, qp_range, scale=args.scale)
+    if args.init:  # the processors' architecture comes with their weights
+        import dataclasses
+
+        from neuralwrap.sandwich.codec import load_model_file
+
+        init_cfg = load_model_file(args.init).config
+        cfg = dataclasses.replace(cfg, pre=init_cfg.pre, post=init_cfg.post)
     vt = VideoTrainConfig(pix_fmt=args.pix_fmt, data=args.data, frames=args.frames, size=args.size, qp_range=qp_range,
                           scale_range=None if args.scale_range is None else tuple(args.scale_range),
-                          gamma=args.gamma, calib_clips=args.calib_clips, init=args.init)
+                          gamma=args.gamma, calib_clips=args.calib_clips, init=args.init, distortion=args.distortion)
     tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
                      out_dir=args.out, grad_clip=args.grad_clip, progress=not args.no_progress,
                      max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,

@@ -323,12 +323,20 @@ def _set_rate_correction(model: VideoSandwich, cal: VideoCalibration) -> None:
 
 # -- the objective ---------------------------------------------------------------------------------------
 class VideoSandwichObjective:
-    """``loss = mean_i [MSE_i + γ λ(QP_i) · bpp_i + P_i] / MSE_plain(QP_i)`` over the clips of a batch
+    """``loss = mean_i [D_i + γ λ(QP_i) · bpp_i + P_i] / MSE_plain(QP_i)`` over the clips of a batch
     (``{"clip": (B,T,3,H,W), "flow": (B,T,2,H,W)}``), QP_i uniform integers in ``qp_range`` drawn from
-    (seed, step) so a resumed run draws what the uninterrupted one would have."""
+    (seed, step) so a resumed run draws what the uninterrupted one would have. ``D`` is the registered
+    distortion ``distortion`` (:mod:`neuralwrap.sandwich.losses`, MSE-like units) averaged over the frames;
+    λ and ``MSE_plain`` stay those of the plain x265 in MSE (as the image perceptual apps)."""
 
-    def __init__(self, slope: RDSlope, qp_range: tuple[int, int], gamma: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, slope: RDSlope, qp_range: tuple[int, int], gamma: float = 1.0, seed: int = 0,
+                 distortion: str = "mse") -> None:
+        from neuralwrap.sandwich.apps import list_apps
+        from neuralwrap.sandwich.losses import get_distortion
+
+        list_apps()  # the app modules register their distortions (lpips, msssim) on import
         self.slope, self.qp_range, self.gamma, self.seed = slope, _check_qp_range(qp_range), float(gamma), int(seed)
+        self.distortion, self._dist = distortion, get_distortion(distortion)
 
     def sample_qp(self, n: int, step: int) -> list[int]:
         """``n`` QPs for ``step``."""
@@ -339,19 +347,24 @@ class VideoSandwichObjective:
         """Loss of the batch at the given QPs (one per clip)."""
         m = model.module if hasattr(model, "module") else model
         clips, flows = batch["clip"], batch["flow"]
-        terms, mses, bpps = [], [], []
+        terms, mses, dists, bpps = [], [], [], []
         for i, qp in enumerate(qps):
             out = m.forward_clip(clips[i], flows[i], int(qp))
             lam, mse_plain = (float(t[0]) for t in self.slope.at(torch.tensor([qp_to_quality(qp)])))
             mse = ((out.x_hat - clips[i]) * 255.0).pow(2).mean()
+            dist = mse if self.distortion == "mse" else self._dist(out.x_hat, clips[i]).mean()
             bpp = out.bits / float(clips[i].shape[0] * clips[i].shape[-1] * clips[i].shape[-2])
             excess = ((out.code_raw - out.code_raw.clamp(0, 1)) * 255.0).pow(2).mean()
-            terms.append((mse + self.gamma * lam * bpp + excess) / mse_plain)
+            terms.append((dist + self.gamma * lam * bpp + excess) / mse_plain)
             mses.append(float(mse.detach()))
+            dists.append(float(dist.detach()))
             bpps.append(float(bpp.detach()))
         loss = torch.stack(terms).mean()
         psnr = float(np.mean([10 * math.log10(255.0**2 / max(v, 1e-6)) for v in mses]))
-        return loss, {"loss": float(loss.detach()), "mse": float(np.mean(mses)), "bpp": float(np.mean(bpps)), "psnr": psnr}
+        logs = {"loss": float(loss.detach()), "mse": float(np.mean(mses)), "bpp": float(np.mean(bpps)), "psnr": psnr}
+        if self.distortion != "mse":
+            logs[self.distortion] = float(np.mean(dists))
+        return loss, logs
 
     def __call__(self, model: nn.Module, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         return self.loss_at(model, batch, self.sample_qp(batch["clip"].shape[0], step))
@@ -387,6 +400,8 @@ class VideoTrainConfig:
     """Optional model file whose ``pre.*`` / ``post.*`` weights start the run (same processor configs)."""
     lr_schedule: str = "cosine"
     """"cosine" or "constant"."""
+    distortion: str = "mse"
+    """Registered distortion trained on ("mse", "lpips", "msssim"; see :class:`VideoSandwichObjective`)."""
 
 
 def _init_from(model: VideoSandwich, path: str) -> None:
@@ -420,7 +435,7 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
         _init_from(model, vt.init)
     _set_rate_correction(model, cal)
     ds = ClipDataset(photos, frames=vt.frames, size=vt.size, seed=train_cfg.seed, scale_range=vt.scale_range)
-    objective = VideoSandwichObjective(cal.slope, vt.qp_range, vt.gamma, seed=train_cfg.seed)
+    objective = VideoSandwichObjective(cal.slope, vt.qp_range, vt.gamma, seed=train_cfg.seed, distortion=vt.distortion)
     extra = {"sandwich": cfg.to_dict(), "video_train": {**vars(vt)}, "rd_slope": vars(cal.slope),
              "rate_log_ratio": dict(zip(map(str, cal.qps), cal.log_ratio))}
     all_hooks: list[Callable[[Trainer, int], None]] = []
