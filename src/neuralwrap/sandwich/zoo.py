@@ -46,8 +46,8 @@ ZOO: dict[str, ZooEntry] = {
         "baseline: JPEG 4:4:4 post-processor only (543K, same size and budget as jpeg444)",
     ),
     "rgb-over-gray": ZooEntry(
-        "rgb-over-gray", "6bf8ee938997b7c1872f4357bca9a5a133f5ae3a9b1fdf50c4be0be5b7f62009",
-        "RGB over grayscale JPEG 4:0:0, q 5-95: slim pre (66K) + post (120K), 4 carriers",
+        "rgb-over-gray", "3ac4e6cc0f2ef58571b48e4bae0ba73bcd6def4acbad2d06d39d4939e806a268",
+        "RGB over grayscale JPEG 4:0:0, q 5-95: slim pre (66K) + post (120K), 4 carriers, 9000 steps",
         app="rgb-over-gray",
     ),
     "rgb-over-gray-postonly": ZooEntry(
