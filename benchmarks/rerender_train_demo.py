@@ -97,6 +97,9 @@ def main() -> None:
     p.add_argument("--splat-radius", type=int, default=2,
                    help="bundle point half-size (px): 2 makes the decimated bundle cover what the capture covered")
     p.add_argument("--code-bias", action="store_true", help="RerenderConfig.code_bias (code-driven global colour shift)")
+    p.add_argument("--fit-codes", type=int, default=100, metavar="STEPS",
+                   help="optimise each training photo's code for STEPS Adam steps on the photo (generator frozen) "
+                        "before it goes into the bundle (0 = the encoder's codes)")
     p.add_argument("--reuse-capture", action="store_true",
                    help="skip the capture when WORK already holds a finished one (copied from an earlier run)")
     args = p.parse_args()
@@ -127,7 +130,7 @@ def main() -> None:
     gt = json.loads((args.work / "input" / "ground_truth.json").read_text())
     hl = _highlights(gt, summary["train_names"])
     bundle = build_scene_bundle(args.work / "work", model, holdout=HOLDOUT, max_points=args.max_points, highlights=hl,
-                                splat_radius=args.splat_radius)
+                                splat_radius=args.splat_radius, code_fit_steps=args.fit_codes)
     bundle.meta.update({"source": "neuralwrap.synthetic.make_landmark(30, 320x240, seed=0) + rerender capture",
                         "benchmark": "benchmarks/rerender_train_demo.py"})
     args.export.mkdir(parents=True, exist_ok=True)

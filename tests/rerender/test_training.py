@@ -177,13 +177,23 @@ def test_bad_inputs(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
     code = main(["train", str(work_dir), "--out", str(out), "--steps", "2", "2", "1", "--size", "64x48",
-                 "--batch-size", "2", "--crop", "48x36", "--vgg-downsample", "2", "--holdout", "photo_006.png", "photo_007"])
+                 "--batch-size", "2", "--crop", "48x36", "--vgg-downsample", "2", "--holdout", "photo_006.png", "photo_007",
+                 "--fit-codes", "3"])
     assert code == 0
     text = capsys.readouterr().out
     assert "stage2_rerender: 2/2 steps" in text and "photo_006.png" in text
     model, scene = load_rerenderer(out), load_scene_bundle(out)
     assert model.config.size == (64, 48) and model.config.color_skip and scene.holdout == ["photo_006.png", "photo_007.png"]
     assert len(scene.codes) == 6 and scene.depth_scale == model.config.depth_scale
+    assert scene.meta["code_fit_steps"] == 3
+    from neuralwrap.rerender.dataset import RerenderDataset
+    from neuralwrap.rerender.training import compute_codes
+
+    ds = RerenderDataset(work_dir / "dataset")
+    enc = compute_codes(model, ds, list(scene.codes))
+    fitted = compute_codes(model, ds, list(scene.codes), fit_steps=3)
+    assert all(np.allclose(fitted[n], scene.codes[n], atol=1e-5) for n in scene.codes)  # what the bundle holds
+    assert any(not np.allclose(fitted[n], enc[n]) for n in scene.codes)
 
 
 def test_ddp_two_processes(work_dir: Path, tmp_path: Path) -> None:

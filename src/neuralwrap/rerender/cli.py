@@ -62,6 +62,9 @@ def _add_train_parser(sub: Any) -> None:
     trn.add_argument("--max-minutes", type=float, default=None, help="wall budget of the whole run (minutes)")
     trn.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     trn.add_argument("--max-points", type=int, default=150_000, help="points kept in OUT/scene.safetensors")
+    trn.add_argument("--fit-codes", type=int, default=100, metavar="STEPS",
+                     help="optimise each training photo's appearance code for STEPS Adam steps on the photo "
+                          "(generator frozen) before it goes into OUT/scene (0 = the encoder's codes)")
     trn.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (no silent CPU fallback)")
     trn.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     trn.set_defaults(func=_train)
@@ -92,7 +95,8 @@ def _train(args: argparse.Namespace) -> int:
     summary = train_rerenderer(args.work_dir, out, cfg, tcfg, progress=lambda stage: print(f"stage {stage}"))
     model = load_rerenderer(out)
     save_scene_bundle(out / "scene", build_scene_bundle(args.work_dir, model, holdout=args.holdout,
-                                                        max_points=args.max_points, seed=args.seed))
+                                                        max_points=args.max_points, seed=args.seed,
+                                                        code_fit_steps=args.fit_codes))
     for name, rec in summary["stages"].items():
         logs = ", ".join(f"{k} {v:.4g}" for k, v in rec["logs"].items())
         print(f"{name}: {rec['steps']}/{rec['target_steps']} steps{' (time budget)' if rec['truncated'] else ''}, "

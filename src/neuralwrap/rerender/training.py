@@ -589,26 +589,36 @@ def appearance_diagnostics(model: Rerenderer, buffers: Tensor, photos: Tensor, d
 
 
 # ---------------------------------------------------------------------------------------- export
-@torch.no_grad()
-def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Appearance codes ``{name: (code_dim,) float32}`` of whole frames ``names`` at the model's size."""
+def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], fit_steps: int = 0) -> dict[str, np.ndarray]:
+    """Appearance codes ``{name: (code_dim,) float32}`` of whole frames ``names`` at the model's size: the
+    encoder's, then (``fit_steps > 0``) optimised on the whole photo with the generator frozen
+    (:func:`~neuralwrap.rerender.evaluate.fit_code`, NeRF-W-style per-photo embeddings)."""
+    from neuralwrap.rerender.evaluate import fit_code
+
     if not model.config.use_appearance:
         return {}
     index = {n: i for i, n in enumerate(ds.names)}
     dev = next(model.parameters()).device
+    model.eval()
     out = {}
     for n in names:
         f = ds[index[n]]
         buf = frame_input(f, size=model.config.size, use_semantics=model.config.use_semantics)[None].to(dev)
-        out[n] = model.encode(photo_tensor(f, size=model.config.size)[None].to(dev), buf)[0].cpu().numpy()
+        photo = photo_tensor(f, size=model.config.size)[None].to(dev)
+        with torch.no_grad():
+            code = model.encode(photo, buf)
+        if fit_steps:
+            code = fit_code(model, buf, photo, code, fit_steps)
+        out[n] = code[0].cpu().numpy()
     return out
 
 
 def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, holdout: Sequence[str] = (),
                        max_points: int = 150_000, seed: int = 0, splat_radius: int = 1,
-                       highlights: Mapping[str, str] | None = None) -> SceneBundle:
+                       highlights: Mapping[str, str] | None = None, code_fit_steps: int = 0) -> SceneBundle:
     """Scene bundle of a capture for a trained ``model``: point cloud randomly decimated to ``max_points``,
-    all registered cameras, codes of the training photos (not of ``holdout``), the model's depth scale."""
+    all registered cameras, codes of the training photos (not of ``holdout``; optimised for ``code_fit_steps``
+    on each photo, see :func:`compute_codes`), the model's depth scale."""
     ds = RerenderDataset(require_capture(work_dir))
     points_file = Path(work_dir) / "densify" / "points.npz"
     if not points_file.is_file():
@@ -619,7 +629,7 @@ def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, h
     keep = np.sort(np.random.default_rng(seed).permutation(len(xyz))[:max_points])
     _, held = _split_names(ds, holdout)
     train = [n for n in ds.names if n not in held]
-    codes = compute_codes(model, ds, train)
+    codes = compute_codes(model, ds, train, fit_steps=code_fit_steps)
     missing = sorted(set((highlights or {}).values()) - set(codes))
     if missing:
         raise InputError(f"highlight photos without a code (held out or unknown): {missing}")
@@ -628,4 +638,5 @@ def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, h
                        cameras={n: ds.camera(i) for i, n in enumerate(ds.names)}, codes=codes,
                        depth_scale=model.config.depth_scale, splat_radius=splat_radius, holdout=held,
                        highlights=dict(highlights or {}),
-                       meta={"source_points": len(xyz), "decimation": "uniform random", "seed": seed})
+                       meta={"source_points": len(xyz), "decimation": "uniform random", "seed": seed,
+                             "code_fit_steps": code_fit_steps})
