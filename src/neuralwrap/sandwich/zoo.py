@@ -51,7 +51,7 @@ ZOO: dict[str, ZooEntry] = {
         app="rgb-over-gray",
     ),
     "rgb-over-gray-postonly": ZooEntry(
-        "rgb-over-gray-postonly", "e8ab48c2d5f6d8bbbdd878566b66428205f00b7ab1060d55eeedb09edba0c74c",
+        "rgb-over-gray-postonly", "8cc80f1f739114974dd5310473d0508ce34644874f40a42c4f0fd49c758b222a",
         "baseline: colourisation post-processor only over grayscale JPEG (187K, same data and steps as rgb-over-gray)",
         app="rgb-over-gray",
     ),
