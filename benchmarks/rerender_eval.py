@@ -61,7 +61,7 @@ def train(work: Path, out: Path, holdout: list[str], variant: str, minutes: floa
     cfg = RerenderConfig(width=args.size[0], height=args.size[1], **VARIANTS[variant])
     tcfg = RerenderTrainConfig(steps_appearance=args.steps[0], steps_rerender=args.steps[1],
                                steps_finetune=args.steps[2], batch_size=args.batch_size, crop=tuple(args.crop),
-                               holdout=holdout, max_seconds=minutes * 60, log_every=10, ckpt_every=100,
+                               holdout=holdout, max_seconds=minutes * 60, log_every=10, ckpt_every=100, seed=args.seed,
                                tensorboard=False, progress=False)
     return train_rerenderer(work, out, cfg, tcfg)
 
@@ -90,6 +90,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--crop", type=int, nargs=2, default=(128, 96), metavar=("W", "H"))
     p.add_argument("--size", type=int, nargs=2, default=(160, 120), metavar=("W", "H"))
+    p.add_argument("--seed", type=int, default=0, help="training seed (run-to-run spread: repeat with others)")
     p.add_argument("--fit-code", type=int, default=50, metavar="STEPS",
                    help="also evaluate every model with a code fitted on the left half (NeRF-W protocol)")
     args = p.parse_args()
@@ -101,7 +102,7 @@ def main() -> None:
     results: dict = {"machine": f"{platform.machine()}, 2-core CPU shared with other jobs, 1 torch thread",
                      "date": time.strftime("%Y-%m-%d %H:%M"), "minutes_per_model": args.minutes,
                      "steps_target": list(args.steps), "batch_size": args.batch_size, "crop": list(args.crop),
-                     "size": list(args.size), "fit_code_steps": args.fit_code, "scenes": {}}
+                     "size": list(args.size), "fit_code_steps": args.fit_code, "seed": args.seed, "scenes": {}}
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in args.scenes:
         t0 = time.perf_counter()

@@ -57,13 +57,14 @@ def main() -> None:
              "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.lpips else "")]
     for setup in args.setup:
         name, anchors, models = setup.split(":")
-        loaded = [load_model_file(m) if m.endswith(".safetensors") else load_pretrained(m)
-                  for m in models.split(",") if m]
+        refs = [m for m in models.split(",") if m]
+        loaded = [load_model_file(m) if m.endswith(".safetensors") else load_pretrained(m) for m in refs]
+        labels = [Path(m).stem if m.endswith(".safetensors") else m for m in refs]  # a file: its stem
         for clip in args.clip or list(CLIPS):
             rel, kw = CLIPS[clip]
             src = open_frames(Path(args.data) / rel, **kw)
             entries = [parse_anchor(a, args.codec) for a in anchors.split("+")]
-            entries += [SandwichVideo(m.name, m) for m in loaded]
+            entries += [SandwichVideo(lb, m) for lb, m in zip(labels, loaded)]
             t0 = time.perf_counter()
             summary = evaluate_video(entries, src, out / name / clip, VideoEvalSpec(
                 codec=args.codec, crfs=tuple(args.crf), preset=args.preset, max_frames=args.max_frames,

@@ -261,3 +261,16 @@ def test_cli_eval_app(tmp_path: Path) -> None:
     assert summary["app"] == "lowres-2x" and summary["baselines"] == ["bicubic-jpeg"]
     assert summary["models"]["m"]["app"] == "lowres-2x"
     assert (out / "comparison.png").is_file() and (out / "rd.png").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_shipped_model_loads_with_its_checksum(name: str) -> None:
+    """Each zoo entry's file exists, matches its sha256 and builds a model of the file's own config."""
+    from neuralwrap.sandwich.codec import load_pretrained
+
+    sc = load_pretrained(name)
+    assert sc.name == name
+    img = textured_image(32, 48, seed=1)
+    if sc.config.code_channels in (1, 3):
+        code = sc.code_image(img, 40)
+        assert code.shape[:2] == (32 // sc.config.scale, 48 // sc.config.scale)
