@@ -94,9 +94,9 @@ ZOO: dict[str, ZooEntry] = {
         "+1.3% BD-rate vs plain x265 4:4:4 (no gain yet, see docs/BENCHMARKS.md)",
     ),
     "hevc-gray-video": ZooEntry(
-        "hevc-gray-video", "1ddbc2a44c7953074b0440643df95ed989f2d771db00568bce2a90e5474936ac",
-        "RGB over x265 4:0:0 video, trained through the video proxy (rgb-over-gray fine-tuned, 186K): "
-        "+1.6 to +8.0 dB vs x265 gray of the luma",
+        "hevc-gray-video", "87ed34f811d4f4e27e58dedfc5ed90ed947bf391234e7bdcd87dfda2f53e8eca",
+        "RGB over x265 4:0:0 video, trained through the video proxy (the 9000-step rgb-over-gray fine-tuned, 186K): "
+        "+5.3 to +11.5 dB vs x265 gray of the luma",
     ),
     "hevc420-x2-video": ZooEntry(
         "hevc420-x2-video", "772b3766aa4b679cb14a74d9e02c97d677a374abf7f181b66a62bbf8dda97ba9",
