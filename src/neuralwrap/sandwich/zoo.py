@@ -67,13 +67,13 @@ ZOO: dict[str, ZooEntry] = {
         app="hdr",
     ),
     "jpeg420-lpips": ZooEntry(
-        "jpeg420-lpips", "6aa9514abe99259448f622bc436f360de698bbe9b914bac39afb76f8924029c1",
-        "JPEG 4:2:0 trained for LPIPS (0.25 MSE + 0.75 LPIPS-alex), fine-tuned from jpeg420: slim pre (57K) + post (488K)",
+        "jpeg420-lpips", "cb806f7840af96ad61e5a200ef924b9cdbbdf55325201876f3b1744f40babcfb",
+        "JPEG 4:2:0 trained for LPIPS (0.25 MSE + 0.75 LPIPS-alex), fine-tuned from jpeg420 for 700 steps: slim pre (57K) + post (488K)",
         app="jpeg420-lpips",
     ),
     "jpeg420-msssim": ZooEntry(
         "jpeg420-msssim", "21a4e87e1b276aaa8e2309904f66403ad987c5e7f5ec70cc3eaf80a49230e53e",
-        "JPEG 4:2:0 trained for MS-SSIM (0.25 MSE + 0.75 (1-MS-SSIM)), fine-tuned from jpeg420: slim pre (57K) + post (488K)",
+        "JPEG 4:2:0 trained for MS-SSIM (0.25 MSE + 0.75 (1-MS-SSIM)), fine-tuned from jpeg420 for 700 steps: slim pre (57K) + post (488K)",
         app="jpeg420-msssim",
     ),
     "mc6-jpeg": ZooEntry(
