@@ -56,8 +56,8 @@ ZOO: dict[str, ZooEntry] = {
         app="rgb-over-gray",
     ),
     "lowres-2x": ZooEntry(
-        "lowres-2x", "23da5c627c00d066185a48f092171881f906ad2a4fff89279ecdb8b1ac0322a9",
-        "2x resolution over a half-resolution JPEG 4:2:0, q 5-95: slim pre (60K) + post (119K)",
+        "lowres-2x", "44dc16d3d8427605ea2e52130db2e4eab62eea1e966685b7c0ddecbd0498f0dc",
+        "2x resolution over a half-resolution JPEG 4:2:0, q 5-95: slim pre (60K) + post (119K), 9000 steps",
         app="lowres-2x",
     ),
     "hdr-jpeg": ZooEntry(
