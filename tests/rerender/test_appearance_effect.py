@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_training import (
-    make_tiny_work_dir,  # tests/rerender is on sys.path (rootdir-less test dir)
+from rerender_helpers import (
+    make_work_dir,  # tests/rerender is on sys.path (rootdir-less test dir)
 )
 
 from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
@@ -31,7 +31,7 @@ W, H = 64, 48
 
 @pytest.fixture(scope="module")
 def tiny_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_work_dir(tmp_path_factory.mktemp("rr_app"))
+    return make_work_dir(tmp_path_factory.mktemp("rr_app"), 8)
 
 
 def test_short_training_uses_the_code(tiny_work: Path, tmp_path: Path) -> None:

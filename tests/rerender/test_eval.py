@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 from pytorch_msssim import ssim as ref_ssim
+from rerender_helpers import W, make_work_dir
 
 from neuralwrap.errors import InputError
 from neuralwrap.metrics.ssim import SSIM, ssim
-from neuralwrap.rerender import Frame, PinholeCamera, write_frame, write_index
-from neuralwrap.rerender.capture import splat_points
+from neuralwrap.rerender import Frame
 from neuralwrap.rerender.checkpoint import load_rerenderer, save_rerenderer
 from neuralwrap.rerender.cli import main
 from neuralwrap.rerender.colortransfer import (
@@ -34,9 +34,6 @@ from neuralwrap.rerender.evaluate import (
     half_metrics,
 )
 from neuralwrap.rerender.models import RerenderConfig, Rerenderer
-from neuralwrap.synthetic import make_landmark
-
-W, H = 96, 72
 
 
 def _smooth(h: int = 48, w: int = 64, seed: int = 0) -> torch.Tensor:
@@ -95,34 +92,10 @@ def test_color_transfer_baseline_uses_left_half_only():
 
 
 # ------------------------------------------------------------------------------------------ CLI
-def _backproject(view, step: int = 2):
-    d = view.depth[::step, ::step]
-    vs, us = np.mgrid[0:H:step, 0:W:step].astype(np.float64) + 0.5
-    ok = (d > 0) & ~view.transient_mask[::step, ::step]
-    K = view.K
-    cam = np.stack([(us - K[0, 2]) / K[0, 0] * d, (vs - K[1, 2]) / K[1, 1] * d, d], -1)[ok]
-    return ((cam - view.t) @ view.R).astype(np.float32), view.image[::step, ::step][ok], \
-        np.tile(-view.R[2], (int(ok.sum()), 1)).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tiny finished-capture work dir (as in test_render.py) plus three random models."""
-    root = tmp_path_factory.mktemp("rr_eval_work")
-    scene = make_landmark(num_photos=5, width=W, height=H, seed=0, max_people=2)
-    xyz, rgb, nrm = (np.concatenate(a) for a in zip(*[_backproject(v) for v in scene.views]))
-    (root / "densify").mkdir()
-    np.savez_compressed(root / "densify" / "points.npz", xyz=xyz, rgb=rgb, normals=nrm)
-    records = []
-    for v in scene.views:
-        cam = PinholeCamera(W, H, v.K[0, 0], v.K[1, 1], v.K[0, 2], v.K[1, 2], v.R, v.t)
-        out = splat_points(torch.from_numpy(xyz), torch.from_numpy(rgb).float() / 255, cam,
-                           normals=torch.from_numpy(nrm), radius=1)
-        color = (out.color.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
-        records.append(write_frame(root / "dataset", Frame(
-            f"{v.name}.png", cam, v.image, color, out.depth[0].numpy(), out.normals.permute(1, 2, 0).numpy(),
-            (v.transient_mask * 15).astype(np.uint8))))
-    write_index(root / "dataset", records)
+    root = make_work_dir(tmp_path_factory.mktemp("rr_eval_work"), 5)
     for label, kw in {"full": {}, "noapp": {"use_appearance": False}, "nosem": {"use_semantics": False}}.items():
         torch.manual_seed(0)
         cfg = RerenderConfig(width=64, height=48, gen_enc=(8, 16), gen_dec=(16, 16, 8), enc_widths=(8, 16),

@@ -17,14 +17,12 @@ import av
 import numpy as np
 import pytest
 import torch
+from rerender_helpers import H, W, make_work_dir
 
 from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.rerender import (
-    Frame,
     PinholeCamera,
     RerenderDataset,
-    write_frame,
-    write_index,
 )
 from neuralwrap.rerender.appearance import (
     AppearanceContext,
@@ -33,7 +31,6 @@ from neuralwrap.rerender.appearance import (
     parse_code,
     resolve_appearance,
 )
-from neuralwrap.rerender.capture import splat_points
 from neuralwrap.rerender.checkpoint import save_rerenderer
 from neuralwrap.rerender.cli import main
 from neuralwrap.rerender.demo import pretrained_dir
@@ -54,41 +51,9 @@ from neuralwrap.rerender.render import (
     render_buffer,
     write_video,
 )
-from neuralwrap.synthetic import make_landmark
-
-W, H = 96, 72
 
 
 # ------------------------------------------------------------------------------------------ fixtures
-def _backproject(view, step: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d = view.depth[::step, ::step]
-    vs, us = np.mgrid[0:H:step, 0:W:step].astype(np.float64) + 0.5
-    ok = (d > 0) & ~view.transient_mask[::step, ::step]
-    K = view.K
-    cam = np.stack([(us - K[0, 2]) / K[0, 0] * d, (vs - K[1, 2]) / K[1, 1] * d, d], -1)[ok]
-    return ((cam - view.t) @ view.R).astype(np.float32), view.image[::step, ::step][ok], \
-        np.tile(-view.R[2], (int(ok.sum()), 1)).astype(np.float32)
-
-
-def make_work_dir(root: Path, n: int = 6) -> Path:
-    """A finished-capture work dir (dataset/ + densify/points.npz) of a tiny synthetic landmark."""
-    scene = make_landmark(num_photos=n, width=W, height=H, seed=0, max_people=2)
-    xyz, rgb, nrm = (np.concatenate(a) for a in zip(*[_backproject(v) for v in scene.views]))
-    (root / "densify").mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(root / "densify" / "points.npz", xyz=xyz, rgb=rgb, normals=nrm)
-    records = []
-    for v in scene.views:
-        cam = PinholeCamera(W, H, v.K[0, 0], v.K[1, 1], v.K[0, 2], v.K[1, 2], v.R, v.t)
-        out = splat_points(torch.from_numpy(xyz), torch.from_numpy(rgb).float() / 255, cam,
-                           normals=torch.from_numpy(nrm), radius=1)
-        color = (out.color.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
-        frame = Frame(f"{v.name}.png", cam, v.image, color, out.depth[0].numpy(),
-                      out.normals.permute(1, 2, 0).numpy(), (v.transient_mask * 15).astype(np.uint8))
-        records.append(write_frame(root / "dataset", frame))
-    write_index(root / "dataset", records)
-    return root
-
-
 def tiny_model(**kw) -> Rerenderer:
     torch.manual_seed(0)
     cfg = RerenderConfig(width=64, height=48, gen_enc=(8, 16), gen_dec=(16, 16, 8), enc_widths=(8, 16),

@@ -17,15 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from rerender_helpers import make_work_dir
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender import (
-    Frame,
-    PinholeCamera,
-    write_frame,
-    write_index,
-)
-from neuralwrap.rerender.capture import splat_points
 from neuralwrap.rerender.checkpoint import (
     load_rerenderer,
     load_scene_bundle,
@@ -38,46 +32,13 @@ from neuralwrap.rerender.training import (
     build_scene_bundle,
     train_rerenderer,
 )
-from neuralwrap.synthetic import make_landmark
 
 W, H = 64, 48
 
 
-def _backproject(view, step: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """World points, colours (float [0,1]) and normals of the static pixels of ``view`` (every ``step`` px)."""
-    d = view.depth[::step, ::step]
-    vs, us = np.mgrid[0:view.depth.shape[0]:step, 0:view.depth.shape[1]:step].astype(np.float64) + 0.5
-    ok = (d > 0) & ~view.transient_mask[::step, ::step]
-    K = view.K
-    cam = np.stack([(us - K[0, 2]) / K[0, 0] * d, (vs - K[1, 2]) / K[1, 1] * d, d], -1)[ok]
-    world = (cam - view.t) @ view.R  # R^T (x - t)
-    normals = np.tile(-view.R[2], (len(world), 1))  # facing the camera that saw them
-    return world.astype(np.float32), view.image[::step, ::step][ok] / 255.0, normals.astype(np.float32)
-
-
-def make_tiny_work_dir(root: Path, num_photos: int = 8) -> Path:
-    """A finished-capture work dir (dataset + densify/points.npz) of a tiny synthetic landmark."""
-    scene = make_landmark(num_photos=num_photos, width=96, height=72, seed=0, max_people=2)
-    pts = [_backproject(v) for v in scene.views]
-    xyz, rgb, nrm = (np.concatenate(a) for a in zip(*pts))
-    (root / "densify").mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(root / "densify" / "points.npz", xyz=xyz, rgb=(rgb * 255).round().astype(np.uint8), normals=nrm)
-    records = []
-    for v in scene.views:
-        cam = PinholeCamera(96, 72, v.K[0, 0], v.K[1, 1], v.K[0, 2], v.K[1, 2], v.R, v.t)
-        out = splat_points(torch.from_numpy(xyz), torch.from_numpy(rgb).float(), cam,
-                           normals=torch.from_numpy(nrm), radius=1)
-        color = (out.color.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
-        classes = (v.transient_mask * 15).astype(np.uint8)
-        frame = Frame(f"{v.name}.png", cam, v.image, color, out.depth[0].numpy(), out.normals.permute(1, 2, 0).numpy(), classes)
-        records.append(write_frame(root / "dataset", frame))
-    write_index(root / "dataset", records)
-    return root
-
-
 @pytest.fixture(scope="session")
 def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_work_dir(tmp_path_factory.mktemp("rr_work"))
+    return make_work_dir(tmp_path_factory.mktemp("rr_work"), 8)
 
 
 def _cfgs(**kw) -> tuple[RerenderConfig, RerenderTrainConfig]:
