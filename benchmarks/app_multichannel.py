@@ -1,7 +1,7 @@
 """More channels than the codec (issue 5 item 2): 6/8-channel framebuffers through one JPEG 4:2:0 file.
 
 Train (from scratch — an untrained grouped sandwich is exactly the groups-of-3 baseline — on the synthetic
-training scenes; :func:`neuralwrap.sandwich.apps_multichannel.train_grouped`)::
+training scenes; runs ``sandwich train --app``, i.e. :func:`neuralwrap.sandwich.apps_multichannel.train_grouped`)::
 
     OMP_NUM_THREADS=1 python benchmarks/app_multichannel.py train --app mc6-jpeg --crop 64 --batch-size 8 \
         --lr 1e-3 --steps 800 --minutes 10 --out runs/mc/mc6-jpeg --export runs/mc/mc6-jpeg.safetensors
@@ -92,43 +92,19 @@ def _records(path: Path) -> list:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    import dataclasses
+    """``sandwich train --app mc6-jpeg|mc8-jpeg`` (grouped training and export) with this benchmark's settings."""
+    from neuralwrap.sandwich.cli import main as sandwich_main
 
-    from neuralwrap.nn import UNET_PRESETS
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.apps_multichannel import GroupedSandwich, train_grouped
-    from neuralwrap.sandwich.codec import save_model_file
-    from neuralwrap.sandwich.config import ProcessorConfig
-    from neuralwrap.sandwich.training import SandwichTrainConfig
-    from neuralwrap.train import (
-        TrainConfig,
-        latest_checkpoint,
-        load_checkpoint,
-        read_checkpoint_meta,
-    )
-
-    app = get_app(a.app)
-    cfg = app.config
+    argv = ["train", "--app", a.app, "--out", a.out, "--steps", str(a.steps), "--batch-size", str(a.batch_size),
+            "--lr", str(a.lr), "--crop", str(a.crop), "--max-minutes", str(a.minutes), "--refit-every", "100",
+            "--ckpt-every", "200", "--grad-clip", "1", "--seed", "0", "--name", a.name or a.app]
     for part in ("pre", "post"):
-        preset = getattr(a, part)
-        if preset:
-            enc, dec = UNET_PRESETS[preset]
-            cfg = dataclasses.replace(cfg, **{part: ProcessorConfig(unet_enc=tuple(enc), unet_dec=tuple(dec))})
-    tc = TrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, seed=0, out_dir=a.out, grad_clip=1.0,
-                     ckpt_every=200, max_seconds=60.0 * a.minutes)
-    sw = SandwichTrainConfig(crop=a.crop, refit_every=100)
-    t0 = time.time()
-    result = train_grouped(app, tc, sw, cfg)
-    print(json.dumps({k: v for k, v in result.items() if k != "rate_refits"}, default=str), f"wall {time.time() - t0:.0f}s")
+        if getattr(a, part):
+            argv += [f"--{part}", getattr(a, part)]
     if a.export:
-        ckpt = latest_checkpoint(a.out)
-        model = GroupedSandwich(cfg)
-        load_checkpoint(ckpt, {"model": model})
-        meta = read_checkpoint_meta(ckpt)
-        extra = {"app": app.name, "grouped": True, "trained_steps": meta["step"], "train": meta["config"]["train"],
-                 "sandwich_train": vars(sw), "rd_slope": meta["config"]["model"]["rd_slope"]}
-        print(save_model_file(a.export, model, a.name or app.name, "1", extra))
-    return 0
+        argv += ["--export", a.export]
+    print("sandwich " + " ".join(argv))
+    return sandwich_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
