@@ -13,7 +13,7 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,20 +98,27 @@ class _QualityProbe(torch.nn.Module):
         return self.proc(x, torch.full((x.shape[0],), 50.0, device=x.device))
 
 
-def _sandwich_roundtrip(sc: SandwichCodec, spec: EvalSpec, honesty: list[dict[str, Any]], label: str):
-    settings = dict(spec.settings or {})
-    own_codec = spec.codec == sc.config.codec
+def _honest_roundtrip(sc: SandwichCodec, codec: str, settings: Mapping[str, Any], cond: Mapping[int, int],
+                      honesty: list[dict[str, Any]], label: str, decode: Callable[[bytes], np.ndarray]):
+    """``run(image, quality) -> (real bytes, decode(bytes))`` of ``sc`` over ``codec``, the networks told
+    ``cond.get(q, q)``; over the model's own codec each call also appends the proxy-vs-real bits to ``honesty``."""
+    own_codec = codec == sc.config.codec
 
     def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
-        cq = int((spec.cond_quality or {}).get(int(quality), quality))
-        data, code = sc.encode_with_code(image, int(quality), codec=spec.codec, cond_quality=cq, **settings)
+        cq = int(cond.get(int(quality), quality))
+        data, code = sc.encode_with_code(image, int(quality), codec=codec, cond_quality=cq, **settings)
         if own_codec:
             pred, real = sc.proxy_bits(code, cq), 8.0 * len(data)
             honesty.append({"label": label, "quality": int(quality), "pred_bits": pred, "real_bits": real,
                             "rel_err": (pred - real) / real})
-        return data, sc.decode(data)
+        return data, decode(data)
 
     return run
+
+
+def _sandwich_roundtrip(sc: SandwichCodec, spec: EvalSpec, honesty: list[dict[str, Any]], label: str):
+    return _honest_roundtrip(sc, spec.codec, dict(spec.settings or {}), spec.cond_quality or {}, honesty, label,
+                             sc.decode)
 
 
 def rate_honesty_by_quality(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -286,21 +293,10 @@ def app_transfer_conditioning(src: AppSpec, dst: AppSpec, qualities: Sequence[in
 
 def _model_app_roundtrip(sc: SandwichCodec, app: AppSpec, cond: Mapping[int, int], honesty: list[dict[str, Any]],
                          label: str) -> AppRoundtrip:
-    own = app.config.codec == sc.config.codec
     settings: dict[str, Any] = dict(app.codec_settings)
-    if not own:
+    if app.config.codec != sc.config.codec:
         settings.setdefault("subsampling", app.config.subsampling)
-
-    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
-        cq = int(cond.get(int(quality), quality))
-        data, code = sc.encode_with_code(image, int(quality), codec=app.config.codec, cond_quality=cq, **settings)
-        if own:
-            pred, real = sc.proxy_bits(code, cq), 8.0 * len(data)
-            honesty.append({"label": label, "quality": int(quality), "pred_bits": pred, "real_bits": real,
-                            "rel_err": (pred - real) / real})
-        return data, sc.decode_float(data)
-
-    return run
+    return _honest_roundtrip(sc, app.config.codec, settings, cond, honesty, label, sc.decode_float)
 
 
 def _app_sweep(label: str, run: AppRoundtrip, images: Sequence[tuple[str, np.ndarray]], qualities: Sequence[int],
