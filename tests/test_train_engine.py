@@ -271,3 +271,16 @@ def test_public_api_names_exist() -> None:
 
     for mod in (nwnn, nwtrain):
         assert all(hasattr(mod, name) for name in mod.__all__)
+
+
+def test_lr_schedule_hooks() -> None:
+    from neuralwrap.errors import InputError
+    from neuralwrap.train import CosineLRHook, cosine_lr, lr_schedule_hooks
+
+    assert lr_schedule_hooks("constant", 1e-3, 1000, max_warmup=200) == []
+    (hook,) = lr_schedule_hooks("cosine", 1e-3, 1000, max_warmup=50)
+    assert isinstance(hook, CosineLRHook) and hook.warmup == 50 and hook.total == 1000
+    assert lr_schedule_hooks("cosine", 1e-3, 300, max_warmup=200)[0].warmup == 30  # total // 10
+    assert cosine_lr(999, 1000, 1e-3, 50) == pytest.approx(5e-5, rel=0.01)
+    with pytest.raises(InputError, match="lr_schedule"):
+        lr_schedule_hooks("step", 1e-3, 1000, max_warmup=200)

@@ -60,7 +60,7 @@ from neuralwrap.sandwich.training import (
     app_crops,
 )
 from neuralwrap.synthetic.multichannel import MultiChannelCrops, make_multichannel
-from neuralwrap.train import CosineLRHook, TrainConfig, Trainer, seed_everything
+from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 __all__ = [
     "MC6_JPEG",
@@ -200,9 +200,7 @@ def train_grouped(app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig,
     hook = GroupedRateRefitHook(app_crops(app, sw, sw.refit_crop, sw.refit_crops, train_cfg.seed + 2), sw.refit_every,
                                 {"optimize": True})
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed)
-    hooks: list[Any] = [hook]
-    if sw.lr_schedule == "cosine":
-        hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(200, train_cfg.steps // 10)))
+    hooks = [hook, *lr_schedule_hooks(sw.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=200)]
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope), "app": app.name,
              "grouped": True}
     trainer = Trainer(model, objective, ds, train_cfg, hooks=hooks, model_config=extra)

@@ -32,7 +32,7 @@ from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.data import CropDataset, fixed_training_crops, load_photos
 from neuralwrap.sandwich.losses import get_distortion, mse_distortion
 from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.train import CosineLRHook, TrainConfig, Trainer, seed_everything
+from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuralwrap.sandwich.apps import AppSpec
@@ -213,11 +213,7 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
     if app is not None:
         extra["app"] = app.name
-    all_hooks: list[Callable[[Trainer, int], None]] = [hook]
-    if sw.lr_schedule == "cosine":
-        all_hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(200, train_cfg.steps // 10)))
-    elif sw.lr_schedule != "constant":
-        raise InputError(f"lr_schedule must be 'cosine' or 'constant', got {sw.lr_schedule!r}")
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=[*all_hooks, *hooks], model_config=extra)
+    schedule = lr_schedule_hooks(sw.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=200)
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=[hook, *schedule, *hooks], model_config=extra)
     result = trainer.fit()
     return {**result, "rate_refits": hook.history}

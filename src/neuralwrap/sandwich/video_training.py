@@ -51,7 +51,7 @@ from neuralwrap.sandwich.calibration import RDSlope
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.models import Processor
 from neuralwrap.sandwich.video_data import ClipDataset, fixed_clips
-from neuralwrap.train import CosineLRHook, TrainConfig, Trainer, seed_everything
+from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 __all__ = [
     "VIDEO_TRAIN_PIX_FMTS",
@@ -438,12 +438,8 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     objective = VideoSandwichObjective(cal.slope, vt.qp_range, vt.gamma, seed=train_cfg.seed, distortion=vt.distortion)
     extra = {"sandwich": cfg.to_dict(), "video_train": {**vars(vt)}, "rd_slope": vars(cal.slope),
              "rate_log_ratio": dict(zip(map(str, cal.qps), cal.log_ratio))}
-    all_hooks: list[Callable[[Trainer, int], None]] = []
-    if vt.lr_schedule == "cosine":
-        all_hooks.append(CosineLRHook(train_cfg.lr, train_cfg.steps, warmup=min(100, train_cfg.steps // 10)))
-    elif vt.lr_schedule != "constant":
-        raise InputError(f"lr_schedule must be 'cosine' or 'constant', got {vt.lr_schedule!r}")
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=[*all_hooks, *hooks], model_config=extra)
+    schedule = lr_schedule_hooks(vt.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=100)
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=[*schedule, *hooks], model_config=extra)
     result = trainer.fit()
     return model, {**result, "calibration": {"qps": cal.qps, "rd_slope": vars(cal.slope), "log_ratio": cal.log_ratio}}
 

@@ -17,7 +17,7 @@ from neuralwrap.train.checkpoint import (
 from neuralwrap.train.data import InfiniteSampler, seed_everything, seed_worker
 from neuralwrap.train.distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, resolve_device
 from neuralwrap.train.ema import EMA
-from neuralwrap.train.schedules import CosineLRHook, cosine_lr
+from neuralwrap.train.schedules import CosineLRHook, cosine_lr, lr_schedule_hooks
 from neuralwrap.train.engine import Hook, LossFn, OptimizerFactory, TrainConfig, Trainer
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "init_distributed",
     "latest_checkpoint",
     "list_checkpoints",
+    "lr_schedule_hooks",
     "load_checkpoint",
     "load_weights",
     "read_checkpoint_meta",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["cosine_lr", "CosineLRHook"]
+__all__ = ["cosine_lr", "CosineLRHook", "lr_schedule_hooks"]
 
 
 def cosine_lr(step: int, total: int, base: float, warmup: int = 0, final_frac: float = 0.05) -> float:
@@ -27,3 +27,15 @@ class CosineLRHook:
         for opt in trainer.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = lr
+
+
+def lr_schedule_hooks(schedule: str, base: float, total: int, max_warmup: int) -> list[CosineLRHook]:
+    """Trainer hooks of a named schedule: ``"cosine"`` (warm-up ``min(max_warmup, total // 10)`` steps, then
+    cosine decay from ``base``) or ``"constant"`` (no hook); any other name raises :class:`InputError`."""
+    from neuralwrap.errors import InputError
+
+    if schedule == "cosine":
+        return [CosineLRHook(base, total, warmup=min(max_warmup, total // 10))]
+    if schedule != "constant":
+        raise InputError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
+    return []
