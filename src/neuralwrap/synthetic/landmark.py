@@ -247,11 +247,30 @@ def _grade(rgb: torch.Tensor, app: Appearance) -> torch.Tensor:
     return rgb ** (1.0 / app.gamma)
 
 
-def _render(
+@dataclass
+class _Cast:
+    """Per-ray results of :func:`_cast` (``M = H·ss · W·ss`` supersampled rays, row-major)."""
+
+    dc: torch.Tensor
+    """Camera-space ray directions ``(M, 3)`` with z = 1."""
+    tmin: torch.Tensor
+    """Ray parameter of the first hit ``(M,)`` (≥ ``_FAR / 2``: no hit)."""
+    which: torch.Tensor
+    """What was hit ``(M,)``: 0 ground, 1 building box, 2 person (ellipsoid)."""
+    hit: torch.Tensor
+    """``(M,)`` bool."""
+    normal: torch.Tensor
+    """World-space surface normals ``(M, 3)``."""
+    rgb: torch.Tensor
+    """Shaded, hazed and graded colour ``(M, 3)`` in [0, 1]."""
+
+
+def _cast(
     boxes: torch.Tensor, ells: torch.Tensor, ell_cols: torch.Tensor, table: torch.Tensor,
     K: np.ndarray, R: np.ndarray, t: np.ndarray, hw: tuple[int, int], app: Appearance, ss: int = 2,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ray-cast one view: uint8 image ``(H,W,3)``, transient mask ``(H,W)`` bool, depth ``(H,W)`` float32."""
+) -> _Cast:
+    """Ray-cast one view at ``ss×ss`` supersampling and shade every ray (the one renderer of the landmark
+    photos and of the multichannel framebuffers)."""
     h, w = hw
     ys, xs = torch.meshgrid(torch.arange(h * ss, dtype=_DT), torch.arange(w * ss, dtype=_DT), indexing="ij")
     u, v = (xs.reshape(-1) + 0.5) / ss, (ys.reshape(-1) + 0.5) / ss
@@ -274,11 +293,21 @@ def _render(
     sdir, sun, sky = _sun(app)
     lit = _shadow(p + normal * 1e-3, sdir, boxes, ells)
     rgb = alb * (sky * 0.55 + sun * (normal @ sdir).clamp_min(0)[:, None] * lit[:, None])
-    rgb = _sky_and_haze(rgb, d, tmin, hit, app, sky)
-    img = _grade(rgb, app).reshape(h, ss, w, ss, 3).mean(dim=(1, 3))
-    mask = (which == 2) & hit
+    rgb = _grade(_sky_and_haze(rgb, d, tmin, hit, app, sky), app)
+    return _Cast(dc, tmin, which, hit, normal, rgb)
+
+
+def _render(
+    boxes: torch.Tensor, ells: torch.Tensor, ell_cols: torch.Tensor, table: torch.Tensor,
+    K: np.ndarray, R: np.ndarray, t: np.ndarray, hw: tuple[int, int], app: Appearance, ss: int = 2,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ray-cast one view: uint8 image ``(H,W,3)``, transient mask ``(H,W)`` bool, depth ``(H,W)`` float32."""
+    h, w = hw
+    c = _cast(boxes, ells, ell_cols, table, K, R, t, hw, app, ss)
+    img = c.rgb.reshape(h, ss, w, ss, 3).mean(dim=(1, 3))
+    mask = (c.which == 2) & c.hit
     mask = mask.reshape(h, ss, w, ss).float().mean(dim=(1, 3)) >= 0.5
-    z = (tmin * dc[:, 2]).where(hit, torch.zeros_like(tmin)).reshape(h, ss, w, ss)[:, ss // 2, :, ss // 2]
+    z = (c.tmin * c.dc[:, 2]).where(c.hit, torch.zeros_like(c.tmin)).reshape(h, ss, w, ss)[:, ss // 2, :, ss // 2]
     return (img.numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8), mask.numpy(), z.numpy().astype(np.float32)
 
 

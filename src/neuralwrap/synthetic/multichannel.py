@@ -54,20 +54,12 @@ from neuralwrap.errors import InputError
 # the landmark's private rendering pieces: one ray caster, so the RGB channels are the landmark photos
 from neuralwrap.synthetic.landmark import (
     _DT,
-    _FAR,
     Appearance,
-    _albedo,
-    _grade,
-    _hit_boxes,
-    _hit_ellipsoids,
+    _cast,
     _make_boxes,
     _noise_volume,
     _people,
     _random_appearance,
-    _shadow,
-    _sky_and_haze,
-    _sun,
-    _value_noise,
     look_at,
 )
 
@@ -102,33 +94,12 @@ def _gbuffer(
 ) -> np.ndarray:
     """Ray-cast one view; ``(H, W, 8)`` float32 in [0,1] (channel order of :data:`MC_CHANNELS` ``[8]``)."""
     h, w = hw
-    ys, xs = torch.meshgrid(torch.arange(h * ss, dtype=_DT), torch.arange(w * ss, dtype=_DT), indexing="ij")
-    u, v = (xs.reshape(-1) + 0.5) / ss, (ys.reshape(-1) + 0.5) / ss
-    dc = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
-    Rt = torch.from_numpy(R).to(_DT)
-    d = dc @ Rt
-    o = torch.from_numpy(-R.T @ t).to(_DT).expand_as(d)
-    tb, nb, bi = _hit_boxes(o, d, boxes)
-    tg = torch.where(d[:, 2] < -1e-6, -o[:, 2] / d[:, 2].clamp(max=-1e-6), torch.full_like(tb, _FAR))
-    te, ne, e = _hit_ellipsoids(o, d, ells)
-    tmin, which = torch.stack([tg, tb, te], -1).min(-1)
-    hit = tmin < _FAR / 2
-    p = o + tmin.clamp(max=1e3)[:, None] * d
-    up = torch.tensor([0.0, 0.0, 1.0], dtype=d.dtype)
-    normal = torch.where((which == 0)[:, None], up, torch.where((which == 1)[:, None], nb, ne))
-    kind = torch.where(which == 0, 0, torch.where(bi < 3, 1, 2))
-    alb = _albedo(p, normal, kind, table)
-    if ells.shape[0]:
-        alb = torch.where((which == 2)[:, None], ell_cols[e] * (0.8 + 0.4 * _value_noise(p * 6.0, table)), alb)
-    sdir, sun, sky = _sun(app)
-    lit = _shadow(p + normal * 1e-3, sdir, boxes, ells)
-    rgb = alb * (sky * 0.55 + sun * (normal @ sdir).clamp_min(0)[:, None] * lit[:, None])
-    rgb = _grade(_sky_and_haze(rgb, d, tmin, hit, app, sky), app)
-    n_cam = torch.where(hit[:, None], normal @ Rt.T, torch.zeros_like(normal))  # rows: R @ n
-    z = (tmin * dc[:, 2]).clamp_min(1e-3)
-    disp = torch.where(hit, (_NEAR / z).clamp(max=1.0), torch.zeros_like(z))
-    trans = ((which == 2) & hit).to(_DT)
-    full = torch.cat([rgb, (n_cam + 1) / 2, disp[:, None], trans[:, None]], -1)
+    c = _cast(boxes, ells, ell_cols, table, K, R, t, hw, app, ss)
+    n_cam = torch.where(c.hit[:, None], c.normal @ torch.from_numpy(R).to(_DT).T, torch.zeros_like(c.normal))  # rows: R @ n
+    z = (c.tmin * c.dc[:, 2]).clamp_min(1e-3)
+    disp = torch.where(c.hit, (_NEAR / z).clamp(max=1.0), torch.zeros_like(z))
+    trans = ((c.which == 2) & c.hit).to(_DT)
+    full = torch.cat([c.rgb, (n_cam + 1) / 2, disp[:, None], trans[:, None]], -1)
     return full.reshape(h, ss, w, ss, 8).mean(dim=(1, 3)).clamp(0, 1).numpy()
 
 
