@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import read_image
+from neuralwrap.train.data import random_crop
 
 __all__ = ["IMAGE_SUFFIXES", "CropDataset", "fixed_training_crops", "list_images", "load_photos"]
 
@@ -57,10 +58,7 @@ class CropDataset(Dataset[torch.Tensor]):
 
     def random_patch(self, rng: np.random.Generator) -> np.ndarray:
         """A ``crop×crop`` view of a random photo at a random place, drawn from ``rng``."""
-        img = self.images[int(rng.integers(len(self.images)))]
-        h, w = img.shape[:2]
-        y, x = int(rng.integers(h - self.crop + 1)), int(rng.integers(w - self.crop + 1))
-        return img[y : y + self.crop, x : x + self.crop]
+        return random_crop(self.images, self.crop, rng)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         rng = np.random.default_rng((self.seed, int(index)))

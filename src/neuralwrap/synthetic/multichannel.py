@@ -62,6 +62,7 @@ from neuralwrap.synthetic.landmark import (
     _random_appearance,
     look_at,
 )
+from neuralwrap.train.data import random_crop
 
 __all__ = [
     "MC_CHANNELS",
@@ -199,10 +200,7 @@ class MultiChannelCrops(Dataset[torch.Tensor]):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         rng = np.random.default_rng((self.seed, int(index)))
-        img = self.images[int(rng.integers(len(self.images)))]
-        h, w = img.shape[:2]
-        y, x = int(rng.integers(h - self.crop + 1)), int(rng.integers(w - self.crop + 1))
-        patch = img[y : y + self.crop, x : x + self.crop].copy()
+        patch = random_crop(self.images, self.crop, rng).copy()
         if rng.random() < 0.5:
             patch = patch[:, ::-1].copy()
             if self.has_normals:

@@ -14,7 +14,7 @@ from neuralwrap.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
-from neuralwrap.train.data import InfiniteSampler, seed_everything, seed_worker
+from neuralwrap.train.data import InfiniteSampler, random_crop, seed_everything, seed_worker
 from neuralwrap.train.distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, resolve_device
 from neuralwrap.train.ema import EMA
 from neuralwrap.train.schedules import CosineLRHook, cosine_lr, lr_schedule_hooks
@@ -42,6 +42,7 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "lr_schedule_hooks",
+    "random_crop",
     "load_checkpoint",
     "load_weights",
     "read_checkpoint_meta",

@@ -9,7 +9,16 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-__all__ = ["InfiniteSampler", "seed_everything", "seed_worker"]
+__all__ = ["InfiniteSampler", "random_crop", "seed_everything", "seed_worker"]
+
+
+def random_crop(images: list[np.ndarray], crop: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``crop×crop`` view (no copy) of a random ``(H, W, C)`` image of ``images`` at a random place, drawn from
+    ``rng`` (image index, then row, then column); every image must be at least ``crop`` on each side."""
+    img = images[int(rng.integers(len(images)))]
+    h, w = img.shape[:2]
+    y, x = int(rng.integers(h - crop + 1)), int(rng.integers(w - crop + 1))
+    return img[y : y + crop, x : x + crop]
 
 
 def seed_everything(seed: int) -> None:
