@@ -34,7 +34,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -61,6 +61,9 @@ from neuralwrap.sandwich.training import (
 )
 from neuralwrap.synthetic.multichannel import MultiChannelCrops, make_multichannel
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
+
+if TYPE_CHECKING:
+    from neuralwrap.sandwich.codec import SandwichCodec
 
 __all__ = [
     "MC6_JPEG",
@@ -207,12 +210,20 @@ def train_grouped(app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig,
     return {**trainer.fit(), "rate_refits": hook.history}
 
 
-def load_grouped(path: str | os.PathLike[str]) -> GroupedSandwich:
-    """A :class:`GroupedSandwich` from a model file (``save_model_file``) or a shipped model name."""
-    from neuralwrap.sandwich.codec import load_model_file, load_pretrained
+def load_grouped(path: str | os.PathLike[str] | SandwichCodec) -> GroupedSandwich:
+    """A :class:`GroupedSandwich` from a model file (``save_model_file``), a shipped model name, or an already
+    loaded :class:`~neuralwrap.sandwich.codec.SandwichCodec` of a grouped model (its weights are reused)."""
+    from neuralwrap.sandwich.codec import (
+        SandwichCodec,
+        load_model_file,
+        load_pretrained,
+    )
 
-    p = str(path)
-    sc = load_model_file(p) if p.endswith(".safetensors") else load_pretrained(p)
+    if isinstance(path, SandwichCodec):
+        sc = path
+    else:
+        p = str(path)
+        sc = load_model_file(p) if p.endswith(".safetensors") else load_pretrained(p)
     model = GroupedSandwich(sc.config)
     model.load_state_dict(sc.model.state_dict(), strict=True)
     return model.eval()

@@ -190,17 +190,20 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
     for label, sc in models.items():
         if sc.app is not None and sc.app not in (app.name, app.transfer_from):
             log.warning("model %s was trained for app %s, evaluated on %s", label, sc.app, app.name)
+    baselines = args.baseline
     if app.config.code_channels > 3:  # grouped models code one file per group: they run as extra roundtrips
         import dataclasses
 
-        from neuralwrap.sandwich.apps_multichannel import grouped_model_roundtrip, load_grouped
+        from neuralwrap.sandwich.apps_multichannel import (
+            grouped_model_roundtrip,
+            load_grouped,
+        )
 
-        runs = {label: grouped_model_roundtrip(load_grouped(ref)) for label, ref in
-                zip(models, args.model, strict=True)}
+        runs = {label: grouped_model_roundtrip(load_grouped(sc)) for label, sc in models.items()}
         app, models = dataclasses.replace(app, baselines={**app.baselines, **runs}), {}
-        if args.baseline:
-            args.baseline = [*args.baseline, *runs]
-    summary = evaluate_app(app, models, args.out, data=args.data, qualities=args.qualities, baselines=args.baseline,
+        if baselines:
+            baselines = [*baselines, *runs]
+    summary = evaluate_app(app, models, args.out, data=args.data, qualities=args.qualities, baselines=baselines,
                            limit=args.limit, progress=True)
     for label, s in summary["curves"].items():
         parts = []
