@@ -161,3 +161,16 @@ def test_metadata_round_trip() -> None:
         meta = read_metadata(get_codec(name).encode(img, xmp=xmp))
         assert meta["format"] == name and meta["model"] == "sandwich-unet/slim@v1", (name, meta)
     assert "xmp" not in read_metadata(get_codec("heif").encode(img))
+
+
+def test_resize_bicubic_keeps_dtype_and_channels() -> None:
+    from neuralwrap.io.images import resize_bicubic
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (24, 30, 3), dtype=np.uint8)
+    gray = rgb[:, :, :1].copy()
+    for img in (rgb, gray):
+        small = resize_bicubic(img, 15, 12)
+        assert small.shape == (12, 15, img.shape[2]) and small.dtype == np.uint8
+    flat = np.full((24, 30, 3), 77, np.uint8)  # a constant image stays constant
+    assert np.array_equal(resize_bicubic(flat, 60, 48), np.full((48, 60, 3), 77, np.uint8))

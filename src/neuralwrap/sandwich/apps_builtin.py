@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
-from neuralwrap.io.images import to_float, to_uint8
+from neuralwrap.io.images import resize_bicubic, to_float, to_uint8
 from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec, register_app
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.data import CropDataset, list_images, load_photos
@@ -118,12 +118,7 @@ def bicubic_reference(image: np.ndarray, factor: int = 2) -> np.ndarray:
     """Bicubic down and up without coding (float [0,1]): what :func:`bicubic_roundtrip` gives losslessly."""
     img = _u8(image)
     h, w = img.shape[:2]
-    return to_float(_resize(_resize(img, (max(1, w // factor), max(1, h // factor))), (w, h)))
-
-
-def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 ``HxWx3`` → uint8 resized to ``size=(w, h)`` with Pillow's bicubic filter (antialiased when shrinking)."""
-    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BICUBIC))
+    return to_float(resize_bicubic(resize_bicubic(img, max(1, w // factor), max(1, h // factor)), w, h))
 
 
 def bicubic_roundtrip(codec: str = "jpeg", subsampling: str = "420", factor: int = 2) -> AppRoundtrip:
@@ -133,9 +128,9 @@ def bicubic_roundtrip(codec: str = "jpeg", subsampling: str = "420", factor: int
     def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
         img = _u8(image)
         h, w = img.shape[:2]
-        small = _resize(img, (max(1, w // factor), max(1, h // factor)))
+        small = resize_bicubic(img, max(1, w // factor), max(1, h // factor))
         data = c.encode(small, quality=int(quality), **_settings(codec, subsampling))
-        return data, to_float(_resize(c.decode(data), (w, h)))
+        return data, to_float(resize_bicubic(c.decode(data), w, h))
 
     return run
 

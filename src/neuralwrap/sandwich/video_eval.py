@@ -28,7 +28,7 @@ from tqdm import tqdm
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
-from neuralwrap.io.images import write_image
+from neuralwrap.io.images import resize_bicubic, write_image
 from neuralwrap.io.video import FrameSource
 from neuralwrap.metrics.bd import bd_psnr, bd_rate
 from neuralwrap.metrics.psnr import psnr
@@ -102,15 +102,6 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
 
 
-def _resize(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bicubic resize of an ``(H, W, C)`` uint8 frame (Pillow, C = 1 or 3)."""
-    from PIL import Image
-
-    im = Image.fromarray(frame[:, :, 0] if frame.shape[2] == 1 else frame)
-    out = np.asarray(im.resize((width, height), Image.Resampling.BICUBIC))
-    return out[:, :, None] if out.ndim == 2 else out
-
-
 def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEvalSpec, crf: int,
             path: Path) -> tuple[int, int | None]:
     """Encode one entry at one CRF into ``path``; returns (bytes, conditioning quality or None)."""
@@ -126,7 +117,7 @@ def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEva
     small = (max(clip.width // entry.scale, 1), max(clip.height // entry.scale, 1))
     with get_codec(spec.codec).writer(path, **settings) as w:
         for frame in _limited(clip, spec.max_frames):
-            frame = _resize(frame, *small) if entry.scale != 1 else frame
+            frame = resize_bicubic(frame, *small) if entry.scale != 1 else frame
             w.write(luma(frame) if entry.pix_fmt == "gray" else frame)
     return path.stat().st_size, None
 
@@ -136,7 +127,7 @@ def _decode(entry: PlainVideo | SandwichVideo, codec: str, path: Path, size: tup
     if isinstance(entry, SandwichVideo):
         return iter_decode_video(path, entry.codec)
     frames = (_rgb(f) for f in get_codec(codec).iter_decode(path))
-    return (_resize(f, *size) for f in frames) if entry.scale != 1 else frames
+    return (resize_bicubic(f, *size) for f in frames) if entry.scale != 1 else frames
 
 
 def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSource, out_dir: str | os.PathLike[str],

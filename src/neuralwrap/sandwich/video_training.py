@@ -226,9 +226,9 @@ def _payload_bits(data: bytes) -> float:
 
 def _resize_clip(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     """Bicubic (Pillow, antialiased when shrinking) resize of ``(T,H,W,C)`` uint8 frames."""
-    from neuralwrap.sandwich.video_eval import _resize
+    from neuralwrap.io.images import resize_bicubic
 
-    return np.stack([_resize(f, width, height) for f in frames])
+    return np.stack([resize_bicubic(f, width, height) for f in frames])
 
 
 def _plain_code(frames: np.ndarray, pix_fmt: str, scale: int = 1) -> np.ndarray:
