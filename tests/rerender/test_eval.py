@@ -181,6 +181,11 @@ def test_fit_code_lowers_the_left_half_error_only_through_the_code(work):
     assert left_l1(code) < left_l1(code0) and not torch.equal(code, code0)
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in weights.items())  # generator untouched
     assert all(p.requires_grad for p in model.parameters())
+    for p in model.encoder.parameters():  # parameters frozen before stay frozen after
+        p.requires_grad_(False)
+    fit_code(model, buf, target, code0, 2)
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+    assert all(p.requires_grad for p in model.generator.parameters())
     assert torch.equal(fit_code(model, buf, target, code0, 0), code0)
     with pytest.raises(InputError):
         fit_code(model, buf, target, code0, -1)

@@ -139,8 +139,6 @@ def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tu
                    lpips_net: str = "alex", fit_code_steps: int = 0) -> tuple[list[EvalResult], dict[str, np.ndarray]]:
     """Metrics of the baselines and every model on one held-out frame (plus ``<label>+fit`` with a code fitted
     on the left half, see the module doc); also the ``(H,W,3)`` uint8 images."""
-    from neuralwrap.rerender.render import model_settings
-
     from neuralwrap.rerender.inputs import frame_input, photo_tensor
 
     photo = photo_tensor(frame, size)
@@ -148,9 +146,8 @@ def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tu
     point, valid = base[:3], base[7] > 0
     images = {"photo": photo, "point": point, "color_transfer": color_transfer_baseline(point, photo, valid)}
     for label, model in models.items():
-        images[label] = _model_image(model, frame, photo, size)
-        if fit_code_steps > 0 and model_settings(model)["use_appearance"]:
-            images[f"{label}+fit"] = _model_image(model, frame, photo, size, fit_code_steps)
+        for suffix, image in _model_images(model, frame, photo, size, fit_code_steps).items():
+            images[label + suffix] = image
     results = [EvalResult(frame.name, k, **half_metrics(v, photo, lpips_net=lpips_net))
                for k, v in images.items() if k != "photo"]
     return results, {k: (v.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy() for k, v in images.items()}
@@ -165,22 +162,26 @@ def fit_code(model: torch.nn.Module, buffer: Tensor, target: Tensor, code: Tenso
     w = target.shape[-1] if columns is None else columns
     c = code.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([c], lr=lr)
-    for p in model.parameters():
+    frozen = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in frozen:
         p.requires_grad_(False)
     try:
-        for _ in range(steps):
-            loss = (model(buffer, c)[..., :w] - target[..., :w]).abs().mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        with torch.enable_grad():
+            for _ in range(steps):
+                loss = (model(buffer, c)[..., :w] - target[..., :w]).abs().mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
     finally:
-        for p in model.parameters():
-            p.requires_grad_(True)
+        for p, flag in frozen:
+            p.requires_grad_(flag)
     return c.detach()
 
 
-def _model_image(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tuple[int, int],
-                 fit_steps: int = 0) -> Tensor:
+def _model_images(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tuple[int, int],
+                  fit_steps: int = 0) -> dict[str, Tensor]:
+    """``{"": render with the encoder's left-half code}`` plus ``"+fit"`` (the code fitted on the left half)
+    when ``fit_steps > 0`` and the model has an appearance code; ``(3,H,W)`` in [0,1]."""
     from neuralwrap.rerender.inputs import frame_input
     from neuralwrap.rerender.render import model_settings
 
@@ -188,16 +189,15 @@ def _model_image(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tupl
     dev = next(model.parameters()).device
     model.eval()
     buf = frame_input(frame, size=size, use_semantics=st["use_semantics"], remove_transients=True)[None].to(dev)
-    code = None
+    codes: dict[str, Tensor | None] = {"": None}
     if st["use_appearance"]:
         half = size[0] // 2
         with torch.no_grad():
-            code = model.encode(photo[None, :, :, :half].to(dev), buf[..., :half])
+            codes[""] = model.encode(photo[None, :, :, :half].to(dev), buf[..., :half])
         if fit_steps:
-            with torch.enable_grad():
-                code = fit_code(model, buf, photo[None].to(dev), code, fit_steps, columns=half)
+            codes["+fit"] = fit_code(model, buf, photo[None].to(dev), codes[""], fit_steps, columns=half)
     with torch.no_grad():
-        return model(buf, code)[0].clamp(0, 1).float().cpu()
+        return {k: model(buf, c)[0].clamp(0, 1).float().cpu() for k, c in codes.items()}
 
 
 def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, torch.nn.Module],
