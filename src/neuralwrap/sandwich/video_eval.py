@@ -28,7 +28,7 @@ from tqdm import tqdm
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
-from neuralwrap.io.images import resize_bicubic, write_image
+from neuralwrap.io.images import resize_bicubic, to_float, write_image
 from neuralwrap.io.video import FrameSource
 from neuralwrap.metrics.bd import bd_psnr, bd_rate
 from neuralwrap.metrics.psnr import psnr
@@ -175,16 +175,10 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
 
 
 def _frame_lpips(ref: np.ndarray, rec: np.ndarray) -> float:
-    """LPIPS (alex) of two ``(H, W, 3)`` uint8 frames."""
-    import torch
+    """LPIPS (alex) of two ``(H, W, 3)`` uint8 frames (the image apps' eval metric)."""
+    from neuralwrap.sandwich.apps_perceptual import lpips_metric
 
-    from neuralwrap.metrics.lpips import lpips
-
-    def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float().div(255.0)[None]
-
-    with torch.inference_mode():
-        return float(lpips(t(rec), t(ref), net="alex")[0])
+    return lpips_metric("alex")(to_float(ref), to_float(rec))
 
 
 def _curve(rows: Sequence[dict[str, Any]], label: str, key: str = "psnr") -> tuple[np.ndarray, np.ndarray]:
