@@ -13,6 +13,7 @@ the outputs of :func:`neuralwrap.sandwich.video_eval.evaluate_video`, and ``summ
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import platform
 import time
@@ -70,11 +71,10 @@ def main() -> None:
                 codec=args.codec, crfs=tuple(args.crf), preset=args.preset, max_frames=args.max_frames,
                 rate_control="qp" if args.qp else "crf", lpips=args.lpips), name=clip)
             print(f"{name}/{clip}: {time.perf_counter() - t0:.0f} s")
-            records = [r for r in (out / name / clip / "records.csv").read_text().splitlines()[1:]]
-            cq = {}
-            for row in records:
-                cols = row.split(",")
-                cq.setdefault(cols[1], []).append(cols[4])
+            cq: dict[str, list[str]] = {}
+            with open(out / name / clip / "records.csv", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    cq.setdefault(row["label"], []).append(row["cond_quality"])
             for label, e in summary["entries"].items():
                 bd = "anchor" if label == summary["anchor"] else (
                     f"{e['bd_rate_pct']:+.1f}%" if e.get("bd_rate_pct") is not None else "no overlap")
