@@ -41,7 +41,7 @@ SACRE_COEUR_HOLDOUT = ["44120379_8371960244.jpg"]
 VARIANTS = {"full": {}, "no_appearance": {"use_appearance": False}, "no_semantics": {"use_semantics": False}}
 
 
-def capture(scene: str, work: Path) -> tuple[Path, list[str], dict]:
+def capture(scene: str, work: Path, holdout: list[str] | None = None) -> tuple[Path, list[str], dict]:
     """Run (or reuse) the capture of ``scene``; returns the work dir, the held-out names and capture timings."""
     seg = str(default_model_path())
     if scene == "synthetic":
@@ -51,17 +51,19 @@ def capture(scene: str, work: Path) -> tuple[Path, list[str], dict]:
         s = run_capture(images, work / "synthetic" / "work", CaptureConfig(image_size=320, segmentation_model=seg))
         return work / "synthetic" / "work", SYNTHETIC_HOLDOUT, s["timings_s"]
     s = run_capture(DATA / "landmarks" / scene, work / scene / "work", CaptureConfig(segmentation_model=seg))
-    return work / scene / "work", SACRE_COEUR_HOLDOUT, s["timings_s"]
+    return work / scene / "work", holdout or SACRE_COEUR_HOLDOUT, s["timings_s"]
 
 
 def train(work: Path, out: Path, holdout: list[str], variant: str, minutes: float, args: argparse.Namespace) -> dict:
     """Train one variant (skipped when ``out/model.json`` exists); returns its training summary."""
     if (out / "model.json").is_file() and (out / "summary.json").is_file():
         return json.loads((out / "summary.json").read_text())
-    cfg = RerenderConfig(width=args.size[0], height=args.size[1], **VARIANTS[variant])
+    cfg = RerenderConfig(width=args.size[0], height=args.size[1], color_skip=args.color_skip, **VARIANTS[variant])
     tcfg = RerenderTrainConfig(steps_appearance=args.steps[0], steps_rerender=args.steps[1],
                                steps_finetune=args.steps[2], batch_size=args.batch_size, crop=tuple(args.crop),
-                               holdout=holdout, max_seconds=minutes * 60, log_every=10, ckpt_every=100, seed=args.seed,
+                               holdout=holdout, max_seconds=minutes * 60 if minutes > 0 else None,
+                               color_jitter=args.color_jitter if cfg.use_appearance else 0.0,  # no code: noise
+                               log_every=10, ckpt_every=100, seed=args.seed,
                                tensorboard=False, progress=False)
     return train_rerenderer(work, out, cfg, tcfg)
 
@@ -85,7 +87,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "runs" / "rerender_eval")
     p.add_argument("--scenes", nargs="+", default=["synthetic", "sacre_coeur"])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    p.add_argument("--minutes", type=float, default=8.0, help="wall budget per model (all stages)")
+    p.add_argument("--minutes", type=float, default=8.0, help="wall budget per model (all stages; 0 = none, "
+                   "run the --steps exactly)")
+    p.add_argument("--color-jitter", type=float, default=0.0, help="appearance augmentation strength (training)")
+    p.add_argument("--color-skip", action="store_true", help="colour-skip U-Net (as `rerender train`)")
+    p.add_argument("--holdout", nargs="+", default=None, metavar="NAME",
+                   help="Sacré-Cœur photos to hold out (default: the one fixed photo); for leave-one-out folds")
     p.add_argument("--steps", type=int, nargs=3, default=(200, 1400, 500), metavar=("APPEARANCE", "RERENDER", "FINETUNE"))
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--crop", type=int, nargs=2, default=(128, 96), metavar=("W", "H"))
@@ -102,11 +109,12 @@ def main() -> None:
     results: dict = {"machine": f"{platform.machine()}, 2-core CPU shared with other jobs, 1 torch thread",
                      "date": time.strftime("%Y-%m-%d %H:%M"), "minutes_per_model": args.minutes,
                      "steps_target": list(args.steps), "batch_size": args.batch_size, "crop": list(args.crop),
-                     "size": list(args.size), "fit_code_steps": args.fit_code, "seed": args.seed, "scenes": {}}
+                     "size": list(args.size), "fit_code_steps": args.fit_code, "seed": args.seed,
+                     "color_jitter": args.color_jitter, "color_skip": args.color_skip, "scenes": {}}
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in args.scenes:
         t0 = time.perf_counter()
-        work, holdout, cap_t = capture(scene, args.work)
+        work, holdout, cap_t = capture(scene, args.work, args.holdout)
         trained = {}
         for v in args.variants:
             s = train(work, args.out / scene / v, holdout, v, args.minutes, args)

@@ -30,6 +30,7 @@ from neuralwrap.rerender.models import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
     build_scene_bundle,
+    color_jitter,
     train_rerenderer,
 )
 
@@ -131,15 +132,43 @@ def test_bad_inputs(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "no finished capture" in err and "dataset.json" in err
     with pytest.raises(InputError):
         RerenderTrainConfig(steps_rerender=-1)
+    with pytest.raises(InputError, match="color_jitter"):
+        RerenderTrainConfig(color_jitter=-0.5)
     with pytest.raises(InputError, match="18 px"):
         train_rerenderer(work_dir, tmp_path / "o", _cfgs()[0], _cfgs(crop=(32, 32), vgg_downsample=2)[1])
+
+
+def test_color_jitter_changes_appearance_only() -> None:
+    """The appearance augmentation keeps [0,1], is the identity at strength 0, is seeded, and changes global
+    colour statistics (mean and saturation) rather than structure."""
+    torch.manual_seed(3)
+    photo = torch.rand(3, 24, 32) * 0.8 + 0.1
+    assert torch.equal(color_jitter(photo, 0.0), photo)
+    torch.manual_seed(0)
+    a = torch.stack([color_jitter(photo, 1.0) for _ in range(20)])
+    torch.manual_seed(0)
+    b = torch.stack([color_jitter(photo, 1.0) for _ in range(20)])
+    assert torch.equal(a, b) and a.min() >= 0 and a.max() <= 1
+    means = a.mean(dim=(-1, -2))  # (20, 3) per-channel means vary across draws
+    assert float(means.std(dim=0).min()) > 0.02
+    # a global, monotone colour map: a gray ramp stays ordered in every channel (no spatial change)
+    ramp = torch.linspace(0, 1, 64).expand(3, 4, 64)
+    for _ in range(10):
+        out = color_jitter(ramp, 1.5)
+        assert bool((out.diff(dim=-1) >= -1e-6).all()) and torch.equal(out[:, 0], out[:, 3])
+
+
+def test_training_with_color_jitter(work_dir: Path, tmp_path: Path) -> None:
+    out = train_rerenderer(work_dir, tmp_path, *_cfgs(steps_rerender=2, steps_finetune=2, color_jitter=1.0))
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["color_jitter"] == 1.0
+    assert all(np.isfinite(v) for rec in out["stages"].values() for v in rec["logs"].values())
 
 
 def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
     code = main(["train", str(work_dir), "--out", str(out), "--steps", "2", "2", "1", "--size", "64x48",
                  "--batch-size", "2", "--crop", "48x36", "--vgg-downsample", "2", "--holdout", "photo_006.png", "photo_007",
-                 "--fit-codes", "3"])
+                 "--fit-codes", "3", "--color-jitter", "0.5"])
     assert code == 0
     text = capsys.readouterr().out
     assert "stage2_rerender: 2/2 steps" in text and "photo_006.png" in text
@@ -147,6 +176,7 @@ def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert model.config.size == (64, 48) and model.config.color_skip and scene.holdout == ["photo_006.png", "photo_007.png"]
     assert len(scene.codes) == 6 and scene.depth_scale == model.config.depth_scale
     assert scene.meta["code_fit_steps"] == 3
+    assert json.loads((out / "config.json").read_text())["train"]["color_jitter"] == 0.5
     from neuralwrap.rerender.dataset import RerenderDataset
     from neuralwrap.rerender.training import compute_codes
 

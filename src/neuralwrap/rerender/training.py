@@ -121,6 +121,11 @@ class RerenderTrainConfig:
     """Decay of the generator/encoder weight EMA (stages 2–3); the exported model is the EMA."""
     flip: bool = True
     """Random left–right flips (normals' x flips with the image)."""
+    color_jitter: float = 0.0
+    """Appearance augmentation in stages 2–3 (0 = off): with probability 1/2 a training photo gets a random
+    global colour change (exposure, per-channel gain, saturation, gamma; log-normal, spread ∝ this value,
+    1 = e.g. ±30% exposure at one sigma). The encoder sees the changed photo and the generator must
+    reproduce it, so the code learns to carry appearances the few training photos do not show."""
     crop: tuple[int, int] | None = None
     """Random crop ``(width, height)`` of the training images in stages 2–3 (None = whole images; stage 1
     always sees whole photos, as style is a global property)."""
@@ -152,7 +157,8 @@ class RerenderTrainConfig:
                   min(self.batch_size, self.batch_size_appearance, self.vgg_downsample) >= 1,
               "learning rates must be > 0": min(self.lr, self.lr_disc, self.lr_appearance, self.lr_code_bias) > 0,
               "loss weights must be >= 0": min(self.w_gan, self.w_vgg, self.w_l1) >= 0,
-              "ema_decay must be in [0, 1)": 0 <= self.ema_decay < 1}
+              "ema_decay must be in [0, 1)": 0 <= self.ema_decay < 1,
+              "color_jitter must be >= 0": self.color_jitter >= 0}
         bad = [m for m, good in ok.items() if not good]
         if bad:
             raise InputError("RerenderTrainConfig: " + "; ".join(bad))
@@ -204,8 +210,22 @@ def scene_depth_scale(buffers: Tensor) -> float:
     return float(d.median())
 
 
-def _augment(buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | None) -> tuple[Tensor, Tensor]:
-    """Random flip / crop of one ``(C,H,W)`` buffer and its ``(3,H,W)`` photo (global torch RNG)."""
+def color_jitter(photo: Tensor, strength: float) -> Tensor:
+    """Random global appearance change of a ``(3,H,W)`` photo in [0,1] (global torch RNG): exposure, per-channel
+    gain, saturation and gamma, each log-normal with a spread proportional to ``strength`` (>= 0); stays in [0,1]."""
+    if strength == 0:
+        return photo
+    z = torch.randn(6) * strength
+    exposure, gains, sat, gamma = torch.exp(0.3 * z[0]), torch.exp(0.1 * z[1:4]), torch.exp(0.4 * z[4]), torch.exp(0.2 * z[5])
+    x = photo * (exposure * gains)[:, None, None]
+    luma = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None]
+    x = (luma + sat * (x - luma)).clamp(0, 1)
+    return x.pow(gamma)
+
+
+def _augment(buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | None,
+             jitter: float = 0.0) -> tuple[Tensor, Tensor]:
+    """Random flip / crop / colour jitter of one ``(C,H,W)`` buffer and its ``(3,H,W)`` photo (global torch RNG)."""
     if crop is not None:
         cw, ch = min(crop[0], buf.shape[-1]), min(crop[1], buf.shape[-2])
         y = int(torch.randint(0, buf.shape[-2] - ch + 1, ()))
@@ -213,20 +233,23 @@ def _augment(buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | Non
         buf, photo = buf[:, y:y + ch, x:x + cw], photo[:, y:y + ch, x:x + cw]
     if flip and bool(torch.rand(()) < 0.5):
         buf, photo = flip_buffer(buf), photo.flip(-1)
+    if jitter > 0 and bool(torch.rand(()) < 0.5):
+        photo = color_jitter(photo, jitter)
     return buf.contiguous(), photo.contiguous()
 
 
 class _Frames(Dataset):
     """``{"buffer", "photo", "index"}`` items, augmented with the global torch RNG (resumable)."""
 
-    def __init__(self, buffers: Tensor, photos: Tensor, flip: bool, crop: tuple[int, int] | None) -> None:
-        self.buffers, self.photos, self.flip, self.crop = buffers, photos, flip, crop
+    def __init__(self, buffers: Tensor, photos: Tensor, flip: bool, crop: tuple[int, int] | None,
+                 jitter: float = 0.0) -> None:
+        self.buffers, self.photos, self.flip, self.crop, self.jitter = buffers, photos, flip, crop, jitter
 
     def __len__(self) -> int:
         return len(self.buffers)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        b, p = _augment(self.buffers[i], self.photos[i], self.flip, self.crop)
+        b, p = _augment(self.buffers[i], self.photos[i], self.flip, self.crop, self.jitter)
         return {"buffer": b, "photo": p, "index": i}
 
 
@@ -539,7 +562,7 @@ def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLik
         records[STAGES[0]] = _stage1(rr, (buffers, photos), perc, train_cfg, out, budget, hooks)
     if cfg.use_appearance and cfg.code_norm:
         _calibrate_codes(rr, buffers, photos, train_cfg.device)
-    frames = _Frames(buffers, photos, train_cfg.flip, train_cfg.crop)
+    frames = _Frames(buffers, photos, train_cfg.flip, train_cfg.crop, train_cfg.color_jitter)
     ema: nn.Module | None = None
     for k in (1, 2):
         steps = train_cfg.steps_rerender if k == 1 else train_cfg.steps_finetune
