@@ -70,7 +70,7 @@ from neuralwrap.train import (
     load_checkpoint,
 )
 
-__all__ = ["STAGES", "RerenderTrainConfig", "appearance_diagnostics", "build_scene_bundle", "compute_codes", "load_training_frames",
+__all__ = ["STAGES", "RerenderTrainConfig", "appearance_diagnostics", "build_scene_bundle", "color_jitter", "compute_codes", "load_training_frames",
            "require_capture", "train_rerenderer"]
 
 log = logging.getLogger(__name__)
