@@ -67,8 +67,8 @@ ZOO: dict[str, ZooEntry] = {
         app="hdr",
     ),
     "jpeg420-lpips": ZooEntry(
-        "jpeg420-lpips", "cb806f7840af96ad61e5a200ef924b9cdbbdf55325201876f3b1744f40babcfb",
-        "JPEG 4:2:0 trained for LPIPS (0.25 MSE + 0.75 LPIPS-alex), fine-tuned from jpeg420 for 700 steps: slim pre (57K) + post (488K)",
+        "jpeg420-lpips", "75db06548bdca51325bc8e20c9361f990b6ccaa12f4e299dbf39def44551de83",
+        "JPEG 4:2:0 trained for LPIPS (0.25 MSE + 0.75 LPIPS-alex), fine-tuned from jpeg420 for 1,500 steps: slim pre (57K) + post (488K)",
         app="jpeg420-lpips",
     ),
     "jpeg420-msssim": ZooEntry(
