@@ -104,9 +104,9 @@ ZOO: dict[str, ZooEntry] = {
         "fine-tuned, 179K; q = 100 - 2 QP): +0.1 to +0.7 dB vs bicubic half + x265 + bicubic",
     ),
     "hevc420-lpips-video": ZooEntry(
-        "hevc420-lpips-video", "f364c7ba5af3fd5fd70568c0bcb9b7194ae4129738b68dfb27c3add8201fad57",
+        "hevc420-lpips-video", "4eebb93aca9a1a2f7c419092c959f1fc3358971733223f68014f0d7f575d325e",
         "x265 4:2:0 video sandwich for LPIPS (0.25 MSE + 0.75 LPIPS-alex), trained through the video proxy from "
-        "jpeg420-lpips (545K; q = 100 - 2 QP): -13 to -32% BD-rate under LPIPS vs plain x265 4:2:0",
+        "jpeg420-lpips (545K; q = 100 - 2 QP; 591 steps): -10 to -33% BD-rate under LPIPS vs plain x265 4:2:0",
     ),
 }
 
