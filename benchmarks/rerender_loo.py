@@ -11,6 +11,9 @@ then::
 
     python benchmarks/rerender_loo.py --runs runs/rr_loo/* --scene sacre_coeur --out runs/rr_loo_summary
 
+Runs of other variants on the same folds (e.g. ``--variants no_appearance`` into another folder) can be listed
+too: the baselines they repeat must agree, each model row must come from one run.
+
 Writes ``OUT/loo.md`` (mean per method, per-photo table, wins of each model row over each baseline),
 ``OUT/loo.json``, ``OUT/loo_per_photo.png`` (PSNR and LPIPS per held-out photo and method) and
 ``OUT/loo_sheet.png`` (every fold's side-by-side picture stacked).
@@ -44,10 +47,11 @@ def collect(runs: list[Path], scene: str) -> tuple[dict[str, dict[str, dict[str,
             raise SystemExit(f"{ev}/per_photo.csv is missing: is the fold {run} finished?")
         with open(ev / "per_photo.csv", newline="") as f:
             for r in csv.DictReader(f):
-                if r["method"] in rows[r["photo"]]:
-                    raise SystemExit(f"photo {r['photo']} / {r['method']} appears in two folds")
-                rows[r["photo"]][r["method"]] = {"psnr": float(r["psnr_db"]), "ssim": float(r["ssim"]),
-                                                 "lpips": float(r["lpips"])}
+                v = {"psnr": float(r["psnr_db"]), "ssim": float(r["ssim"]), "lpips": float(r["lpips"])}
+                seen = rows[r["photo"]].get(r["method"])
+                if seen is not None and not (r["method"] in BASELINES and np.allclose(list(seen.values()), list(v.values()))):
+                    raise SystemExit(f"photo {r['photo']} / {r['method']} appears in two folds with different values")
+                rows[r["photo"]][r["method"]] = v
         pictures += sorted((ev / "side_by_side").glob("*.png"))
     return dict(rows), pictures
 
