@@ -105,9 +105,10 @@ def plot(rows: dict[str, dict[str, dict[str, float]]], s: dict, path: Path) -> N
         ax.set_xticks(x + 0.4 - width / 2, [p.split("_")[0] for p in photos], rotation=30, fontsize=8)
         ax.set_ylabel(label)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(methods), fontsize=8, frameon=False)
     fig.suptitle(f"Leave-one-out: each photo held out once ({len(photos)} models); appearance from the left half")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
