@@ -62,7 +62,7 @@ def train(work: Path, out: Path, holdout: list[str], variant: str, minutes: floa
     tcfg = RerenderTrainConfig(steps_appearance=args.steps[0], steps_rerender=args.steps[1],
                                steps_finetune=args.steps[2], batch_size=args.batch_size, crop=tuple(args.crop),
                                holdout=holdout, max_seconds=minutes * 60 if minutes > 0 else None,
-                               color_jitter=args.color_jitter if cfg.use_appearance else 0.0,  # no code: noise
+                               color_jitter=args.color_jitter,  # train_rerenderer drops it for no_appearance
                                log_every=10, ckpt_every=100, seed=args.seed,
                                tensorboard=False, progress=False)
     return train_rerenderer(work, out, cfg, tcfg)

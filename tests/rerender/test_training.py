@@ -164,6 +164,13 @@ def test_training_with_color_jitter(work_dir: Path, tmp_path: Path) -> None:
     assert all(np.isfinite(v) for rec in out["stages"].values() for v in rec["logs"].values())
 
 
+def test_color_jitter_dropped_without_appearance_code(work_dir: Path, tmp_path: Path) -> None:
+    cfg, tcfg = _cfgs(steps_rerender=1, steps_finetune=1, color_jitter=1.0)
+    cfg = RerenderConfig(**{**cfg.to_dict(), "use_appearance": False})
+    train_rerenderer(work_dir, tmp_path, cfg, tcfg)
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["color_jitter"] == 0.0
+
+
 def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
     code = main(["train", str(work_dir), "--out", str(out), "--steps", "2", "2", "1", "--size", "64x48",

@@ -56,7 +56,7 @@ def _add_train_parser(sub: Any) -> None:
     trn.add_argument("--crop", type=_size_arg, default=None, help="random training crops WxH (default whole images)")
     trn.add_argument("--color-jitter", type=float, default=0.0, metavar="S",
                      help="appearance augmentation: random global colour changes of strength S on half the "
-                          "training photos (0 = off; 1 = ±30%% exposure at one sigma); helps with few photos")
+                          "training photos (0 = off; 1 = ±30%% exposure at one sigma; needs the appearance code)")
     trn.add_argument("--vgg-downsample", type=int, default=1, help="average-pool factor before the VGG loss "
                      "(1 = paper; 2 = 4x cheaper, for CPU runs)")
     trn.add_argument("--no-appearance", action="store_true", help="no appearance encoder/code (skips stage 1)")

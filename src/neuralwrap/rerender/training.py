@@ -122,7 +122,8 @@ class RerenderTrainConfig:
     flip: bool = True
     """Random left–right flips (normals' x flips with the image)."""
     color_jitter: float = 0.0
-    """Appearance augmentation in stages 2–3 (0 = off): with probability 1/2 a training photo gets a random
+    """Appearance augmentation in stages 2–3 (0 = off; ignored, with a warning, by a model without an
+    appearance code): with probability 1/2 a training photo gets a random
     global colour change (exposure, per-channel gain, saturation, gamma; log-normal, spread ∝ this value,
     1 = e.g. ±30% exposure at one sigma). The encoder sees the changed photo and the generator must
     reproduce it, so the code learns to carry appearances the few training photos do not show."""
@@ -541,6 +542,9 @@ def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     train_idx, held = _split_names(ds, train_cfg.holdout)
     buffers, photos, names = load_training_frames(ds, train_idx, cfg)
     cfg = dataclasses.replace(cfg, depth_scale=scene_depth_scale(buffers), notes={**cfg.notes, "holdout": held})
+    if train_cfg.color_jitter > 0 and not cfg.use_appearance:
+        log.warning("color_jitter ignored: without an appearance code the generator cannot predict the colour change")
+        train_cfg = dataclasses.replace(train_cfg, color_jitter=0.0)
     out = Path(out_dir)
     if _rank() == 0:
         out.mkdir(parents=True, exist_ok=True)
