@@ -49,7 +49,7 @@ def capture(scene: str, work: Path, holdout: list[str] | None = None) -> tuple[P
         if not images.is_dir():
             write_landmark(make_landmark(30, width=320, height=240, seed=0), work / "synthetic" / "input")
         s = run_capture(images, work / "synthetic" / "work", CaptureConfig(image_size=320, segmentation_model=seg))
-        return work / "synthetic" / "work", SYNTHETIC_HOLDOUT, s["timings_s"]
+        return work / "synthetic" / "work", holdout or SYNTHETIC_HOLDOUT, s["timings_s"]
     s = run_capture(DATA / "landmarks" / scene, work / scene / "work", CaptureConfig(segmentation_model=seg))
     return work / scene / "work", holdout or SACRE_COEUR_HOLDOUT, s["timings_s"]
 
@@ -92,7 +92,7 @@ def main() -> None:
     p.add_argument("--color-jitter", type=float, default=0.0, help="appearance augmentation strength (training)")
     p.add_argument("--color-skip", action="store_true", help="colour-skip U-Net (as `rerender train`)")
     p.add_argument("--holdout", nargs="+", default=None, metavar="NAME",
-                   help="Sacré-Cœur photos to hold out (default: the one fixed photo); for leave-one-out folds")
+                   help="photos to hold out (default: each scene's fixed set); for leave-one-out folds of one scene")
     p.add_argument("--steps", type=int, nargs=3, default=(200, 1400, 500), metavar=("APPEARANCE", "RERENDER", "FINETUNE"))
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--crop", type=int, nargs=2, default=(128, 96), metavar=("W", "H"))
