@@ -30,9 +30,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
 
 BASELINES = ("point", "color_transfer")
 
@@ -62,7 +62,7 @@ def summarise(rows: dict[str, dict[str, dict[str, float]]]) -> dict:
     out: dict = {"photos": sorted(rows), "mean": {}, "std": {}, "wins": {}}
     for m in methods:
         vals = {k: np.array([rows[p][m][k] for p in rows if m in rows[p]]) for k in ("psnr", "ssim", "lpips")}
-        out["mean"][m] = {k: float(v.mean()) for k, v in vals.items()} | {"photos": int(len(vals["psnr"]))}
+        out["mean"][m] = {k: float(v.mean()) for k, v in vals.items()} | {"photos": len(vals["psnr"])}
         out["std"][m] = {k: float(v.std()) for k, v in vals.items()}
     for m in methods:
         if m in BASELINES:
