@@ -63,6 +63,7 @@ def train(work: Path, out: Path, holdout: list[str], variant: str, minutes: floa
                                steps_finetune=args.steps[2], batch_size=args.batch_size, crop=tuple(args.crop),
                                holdout=holdout, max_seconds=minutes * 60 if minutes > 0 else None,
                                color_jitter=args.color_jitter,  # train_rerenderer drops it for no_appearance
+                               code_from_half=args.code_from_half,
                                log_every=10, ckpt_every=100, seed=args.seed,
                                tensorboard=False, progress=False)
     return train_rerenderer(work, out, cfg, tcfg)
@@ -90,6 +91,8 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=8.0, help="wall budget per model (all stages; 0 = none, "
                    "run the --steps exactly)")
     p.add_argument("--color-jitter", type=float, default=0.0, help="appearance augmentation strength (training)")
+    p.add_argument("--code-from-half", type=float, default=0.0, metavar="P",
+                   help="probability that the encoder sees only half the training photo (training)")
     p.add_argument("--color-skip", action="store_true", help="colour-skip U-Net (as `rerender train`)")
     p.add_argument("--holdout", nargs="+", default=None, metavar="NAME",
                    help="photos to hold out (default: each scene's fixed set); for leave-one-out folds of one scene")
@@ -110,7 +113,8 @@ def main() -> None:
                      "date": time.strftime("%Y-%m-%d %H:%M"), "minutes_per_model": args.minutes,
                      "steps_target": list(args.steps), "batch_size": args.batch_size, "crop": list(args.crop),
                      "size": list(args.size), "fit_code_steps": args.fit_code, "seed": args.seed,
-                     "color_jitter": args.color_jitter, "color_skip": args.color_skip, "scenes": {}}
+                     "color_jitter": args.color_jitter,
+                     "code_from_half": args.code_from_half, "color_skip": args.color_skip, "scenes": {}}
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in args.scenes:
         t0 = time.perf_counter()

@@ -30,6 +30,7 @@ from neuralwrap.rerender.models import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
     build_scene_bundle,
+    _encoder_view,
     color_jitter,
     train_rerenderer,
 )
@@ -134,6 +135,8 @@ def test_bad_inputs(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
         RerenderTrainConfig(steps_rerender=-1)
     with pytest.raises(InputError, match="color_jitter"):
         RerenderTrainConfig(color_jitter=-0.5)
+    with pytest.raises(InputError, match="code_from_half"):
+        RerenderTrainConfig(code_from_half=1.5)
     with pytest.raises(InputError, match="18 px"):
         train_rerenderer(work_dir, tmp_path / "o", _cfgs()[0], _cfgs(crop=(32, 32), vgg_downsample=2)[1])
 
@@ -158,9 +161,29 @@ def test_color_jitter_changes_appearance_only() -> None:
         assert bool((out.diff(dim=-1) >= -1e-6).all()) and torch.equal(out[:, 0], out[:, 3])
 
 
+def test_encoder_view_is_whole_or_one_half() -> None:
+    """The encoder sees the whole batch at p=0 and always the left or the right half (of photo and buffer
+    alike) at p=1, both sides occurring."""
+    photo, buf = torch.rand(2, 3, 8, 10), torch.rand(2, 9, 8, 10)
+    p0, b0 = _encoder_view(photo, buf, 0.0)
+    assert p0 is photo and b0 is buf
+    torch.manual_seed(0)
+    sides = set()
+    for _ in range(20):
+        p1, b1 = _encoder_view(photo, buf, 1.0)
+        assert p1.shape[-1] == b1.shape[-1] == 5
+        side = "left" if torch.equal(p1, photo[..., :5]) else "right"
+        assert torch.equal(p1, photo[..., :5] if side == "left" else photo[..., 5:])
+        assert torch.equal(b1, buf[..., :5] if side == "left" else buf[..., 5:])
+        sides.add(side)
+    assert sides == {"left", "right"}
+
+
 def test_training_with_color_jitter(work_dir: Path, tmp_path: Path) -> None:
-    out = train_rerenderer(work_dir, tmp_path, *_cfgs(steps_rerender=2, steps_finetune=2, color_jitter=1.0))
-    assert json.loads((tmp_path / "config.json").read_text())["train"]["color_jitter"] == 1.0
+    out = train_rerenderer(work_dir, tmp_path, *_cfgs(steps_rerender=2, steps_finetune=2, color_jitter=1.0,
+                                                      code_from_half=1.0))
+    train_cfg = json.loads((tmp_path / "config.json").read_text())["train"]
+    assert train_cfg["color_jitter"] == 1.0 and train_cfg["code_from_half"] == 1.0
     assert all(np.isfinite(v) for rec in out["stages"].values() for v in rec["logs"].values())
 
 
@@ -175,7 +198,7 @@ def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     out = tmp_path / "m"
     code = main(["train", str(work_dir), "--out", str(out), "--steps", "2", "2", "1", "--size", "64x48",
                  "--batch-size", "2", "--crop", "48x36", "--vgg-downsample", "2", "--holdout", "photo_006.png", "photo_007",
-                 "--fit-codes", "3", "--color-jitter", "0.5"])
+                 "--fit-codes", "3", "--color-jitter", "0.5", "--code-from-half", "0.5"])
     assert code == 0
     text = capsys.readouterr().out
     assert "stage2_rerender: 2/2 steps" in text and "photo_006.png" in text
@@ -183,7 +206,8 @@ def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert model.config.size == (64, 48) and model.config.color_skip and scene.holdout == ["photo_006.png", "photo_007.png"]
     assert len(scene.codes) == 6 and scene.depth_scale == model.config.depth_scale
     assert scene.meta["code_fit_steps"] == 3
-    assert json.loads((out / "config.json").read_text())["train"]["color_jitter"] == 0.5
+    train_cfg = json.loads((out / "config.json").read_text())["train"]
+    assert train_cfg["color_jitter"] == 0.5 and train_cfg["code_from_half"] == 0.5
     from neuralwrap.rerender.dataset import RerenderDataset
     from neuralwrap.rerender.training import compute_codes
 

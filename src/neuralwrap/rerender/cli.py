@@ -57,6 +57,9 @@ def _add_train_parser(sub: Any) -> None:
     trn.add_argument("--color-jitter", type=float, default=0.0, metavar="S",
                      help="appearance augmentation: random global colour changes of strength S on half the "
                           "training photos (0 = off; 1 = ±30%% exposure at one sigma; needs the appearance code)")
+    trn.add_argument("--code-from-half", type=float, default=0.0, metavar="P",
+                     help="with probability P per step the appearance encoder sees only the left or right half "
+                          "of the training photos (trains codes read from part of a photo; 0 = off)")
     trn.add_argument("--vgg-downsample", type=int, default=1, help="average-pool factor before the VGG loss "
                      "(1 = paper; 2 = 4x cheaper, for CPU runs)")
     trn.add_argument("--no-appearance", action="store_true", help="no appearance encoder/code (skips stage 1)")
@@ -93,7 +96,8 @@ def _train(args: argparse.Namespace) -> int:
     cfg = RerenderConfig(width=args.size[0], height=args.size[1], use_appearance=not args.no_appearance,
                          use_semantics=not args.no_semantics, color_skip=True)
     tcfg = RerenderTrainConfig(**steps, batch_size=args.batch_size, crop=args.crop, vgg_downsample=args.vgg_downsample,
-                               color_jitter=args.color_jitter, holdout=args.holdout, seed=args.seed,
+                               color_jitter=args.color_jitter, code_from_half=args.code_from_half,
+                               holdout=args.holdout, seed=args.seed,
                                device=args.device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60)
     summary = train_rerenderer(args.work_dir, out, cfg, tcfg, progress=lambda stage: print(f"stage {stage}"))
     model = load_rerenderer(out)

@@ -127,6 +127,11 @@ class RerenderTrainConfig:
     global colour change (exposure, per-channel gain, saturation, gamma; log-normal, spread ∝ this value,
     1 = e.g. ±30% exposure at one sigma). The encoder sees the changed photo and the generator must
     reproduce it, so the code learns to carry appearances the few training photos do not show."""
+    code_from_half: float = 0.0
+    """Probability (per step, stages 2–3) that the appearance encoder sees only a random left or right half of
+    the training images while the generator still has to reproduce them whole (0 = off). Trains the code to
+    be read from part of a photo, as in held-out evaluation (code from the left half) and for appearance
+    photos that show only part of the scene."""
     crop: tuple[int, int] | None = None
     """Random crop ``(width, height)`` of the training images in stages 2–3 (None = whole images; stage 1
     always sees whole photos, as style is a global property)."""
@@ -159,7 +164,8 @@ class RerenderTrainConfig:
               "learning rates must be > 0": min(self.lr, self.lr_disc, self.lr_appearance, self.lr_code_bias) > 0,
               "loss weights must be >= 0": min(self.w_gan, self.w_vgg, self.w_l1) >= 0,
               "ema_decay must be in [0, 1)": 0 <= self.ema_decay < 1,
-              "color_jitter must be >= 0": self.color_jitter >= 0}
+              "color_jitter must be >= 0": self.color_jitter >= 0,
+              "code_from_half must be in [0, 1]": 0 <= self.code_from_half <= 1}
         bad = [m for m, good in ok.items() if not good]
         if bad:
             raise InputError("RerenderTrainConfig: " + "; ".join(bad))
@@ -222,6 +228,16 @@ def color_jitter(photo: Tensor, strength: float) -> Tensor:
     luma = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None]
     x = (luma + sat * (x - luma)).clamp(0, 1)
     return x.pow(gamma)
+
+
+def _encoder_view(photo: Tensor, buf: Tensor, p_half: float) -> tuple[Tensor, Tensor]:
+    """``(photo, buf)`` ``(B,C,H,W)`` as the encoder sees them: with probability ``p_half`` (global torch RNG)
+    only their left or right half (one side for the whole batch), else whole."""
+    if p_half <= 0 or float(torch.rand(())) >= p_half:
+        return photo, buf
+    w = photo.shape[-1] // 2
+    cols = slice(0, w) if float(torch.rand(())) < 0.5 else slice(photo.shape[-1] - w, None)
+    return photo[..., cols], buf[..., cols]
 
 
 def _augment(buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | None,
@@ -328,7 +344,7 @@ class _GanTrainer(Trainer):
         code = None
         if rr.config.use_appearance:
             with torch.set_grad_enabled(self.train_encoder):
-                code = rr.encode(photo, buf)
+                code = rr.encode(*_encoder_view(photo, buf, t.code_from_half))
         fake = rr(buf, code)
         cond = rr.prepare(buf)
         # discriminator
