@@ -39,6 +39,7 @@ from neuralwrap.codecs.sweep import (
     write_csv,
 )
 from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.luma import luma_uint8
 from neuralwrap.metrics.plots import plot_rd
 
 log = logging.getLogger("codec_table")
@@ -46,12 +47,6 @@ log = logging.getLogger("codec_table")
 JPEG_Q = [2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 75, 85, 90, 95]
 TARGETS = (0.25, 0.5, 0.75, 1.0, 1.5)
 ANCHORS = ("jpeg420", "jpeg420opt")
-
-
-def rgb_to_luma(image: np.ndarray) -> np.ndarray:
-    """8-bit RGB ``HxWx3`` -> ``HxWx1`` BT.601 luma (as Pillow's ``convert("L")``), rounded uint8."""
-    y = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)[:, :, None]
 
 
 @dataclass
@@ -75,8 +70,8 @@ VARIANTS: dict[str, Variant] = {
     "jpeg420opt": Variant("jpeg", JPEG_Q, {"subsampling": "420", "optimize": True}),
     "jpeg444": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": False}),
     "jpeg444opt": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": True}),
-    "jpeg400": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": False}, prepare=rgb_to_luma),
-    "jpeg400opt": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": True}, prepare=rgb_to_luma),
+    "jpeg400": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": False}, prepare=luma_uint8),
+    "jpeg400opt": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": True}, prepare=luma_uint8),
     "webp": Variant("webp", [0, 5, 10, 20, 30, 45, 60, 75, 85, 90, 95]),
     "avif": Variant("avif", [10, 20, 30, 40, 50, 60, 70, 80, 90], speed_q=60),
     "heif": Variant("heif", [5, 10, 18, 25, 32, 40, 50, 60, 70], speed_q=60),

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
+from neuralwrap.luma import BT601_LUMA
 
 __all__ = [
     "rgb_to_ycbcr",
@@ -28,7 +29,7 @@ __all__ = [
 
 # Rows: Y, Cb, Cr. JFIF (ITU-T T.871) full-range BT.601 coefficients, as in libjpeg jccolor.c.
 _RGB2YCC = (
-    (0.299, 0.587, 0.114),
+    BT601_LUMA,
     (-0.16873589164785552, -0.33126410835214446, 0.5),
     (0.5, -0.41868758915834514, -0.08131241084165486),
 )

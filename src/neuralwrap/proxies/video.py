@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
+from neuralwrap.luma import luma_tensor
 from neuralwrap.proxies._ste import clip_ste, forward_backward, round_ste
 from neuralwrap.proxies.color import chroma_downsample, chroma_upsample
 from neuralwrap.proxies.dct import block_dct, block_idct, pad_to_multiple
@@ -190,7 +191,7 @@ def estimate_flow(frames: Tensor) -> Tensor:
     channels = frames.shape[1] if isinstance(frames, Tensor) and frames.ndim == 4 and frames.shape[1] == 1 else 3
     _check_frames(frames, channels)
     x = frames.detach().to("cpu", torch.float64).clamp(0, 1)
-    gray = x[:, 0] if x.shape[1] == 1 else (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])
+    gray = x[:, 0] if x.shape[1] == 1 else luma_tensor(x, 1)
     g = np.rint(gray.numpy() * 255).astype(np.uint8)
     out = np.zeros((len(g), 2, g.shape[1], g.shape[2]), np.float32)
     for t in range(1, len(g)):

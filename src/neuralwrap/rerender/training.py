@@ -46,6 +46,7 @@ from torch.utils.data import Dataset
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.luma import luma_tensor
 from neuralwrap.rerender.checkpoint import SceneBundle, save_rerenderer
 from neuralwrap.rerender.dataset import RerenderDataset
 from neuralwrap.rerender.inputs import flip_buffer, frame_input, photo_tensor
@@ -225,7 +226,7 @@ def color_jitter(photo: Tensor, strength: float) -> Tensor:
     z = torch.randn(6) * strength
     exposure, gains, sat, gamma = torch.exp(0.3 * z[0]), torch.exp(0.1 * z[1:4]), torch.exp(0.4 * z[4]), torch.exp(0.2 * z[5])
     x = photo * (exposure * gains)[:, None, None]
-    luma = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None]
+    luma = luma_tensor(x)[None]
     x = (luma + sat * (x - luma)).clamp(0, 1)
     return x.pow(gamma)
 

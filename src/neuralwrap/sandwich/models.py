@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
+from neuralwrap.luma import BT601_LUMA
 from neuralwrap.nn import PointwiseMLP, ScaledResidual, UNet
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 
@@ -92,7 +93,7 @@ _CHROMA_ROWS = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 _YCC_TO_RGB_CHROMA = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
 
 #: BT.601 luma weights (what JPEG / Pillow's ``convert("L")`` use): the start of a 3 → 1 channel map
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+LUMA_WEIGHTS = BT601_LUMA
 
 
 def _init_channel_map(weight: Tensor, bias: Tensor, in_ch: int, out_ch: int, taps: int = 1) -> None:

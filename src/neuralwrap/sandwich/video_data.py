@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from neuralwrap.errors import InputError
+from neuralwrap.luma import luma_uint8
 
 __all__ = ["ClipDataset", "fixed_clips", "gray_clip", "make_clip"]
 
@@ -60,8 +61,7 @@ def make_clip(photo: np.ndarray, frames: int, size: tuple[int, int], rng: np.ran
 
 def gray_clip(frames: np.ndarray) -> np.ndarray:
     """RGB ``(T,H,W,3)`` uint8 -> BT.601 luma ``(T,H,W,1)`` uint8 (the 4:0:0 input)."""
-    y = frames.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None]
+    return luma_uint8(frames)
 
 
 def _to_tensor(frames: np.ndarray) -> torch.Tensor:

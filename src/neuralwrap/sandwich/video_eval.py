@@ -30,12 +30,13 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import resize_bicubic, to_float, write_image
 from neuralwrap.io.video import FrameSource
+from neuralwrap.luma import luma_uint8
 from neuralwrap.metrics.bd import bd_psnr, bd_rate
 from neuralwrap.metrics.psnr import psnr
 from neuralwrap.sandwich.codec import SandwichCodec
 from neuralwrap.sandwich.video import _fps, _limited, encode_video, iter_decode_video
 
-__all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "luma", "parse_anchor"]
+__all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "parse_anchor"]
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +93,6 @@ def parse_anchor(text: str, codec: str) -> PlainVideo:
     return PlainVideo(f"{codec}-{fmt}" + ("-half-bicubic" if scale == "2" else ""), fmt, int(scale or 1))
 
 
-def luma(frame: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB → ``(H, W, 1)`` uint8 BT.601 luma (full range)."""
-    y = frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return np.clip(np.round(y), 0, 255).astype(np.uint8)[:, :, None]
-
-
 def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
 
@@ -118,7 +113,7 @@ def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEva
     with get_codec(spec.codec).writer(path, **settings) as w:
         for frame in _limited(clip, spec.max_frames):
             frame = resize_bicubic(frame, *small) if entry.scale != 1 else frame
-            w.write(luma(frame) if entry.pix_fmt == "gray" else frame)
+            w.write(luma_uint8(frame) if entry.pix_fmt == "gray" else frame)
     return path.stat().st_size, None
 
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from neuralwrap.errors import InputError
+from neuralwrap.luma import luma_tensor
 from neuralwrap.rerender.camera import PinholeCamera
 from neuralwrap.rerender.capture.sfm import SparseModel
 
@@ -68,7 +69,7 @@ class PointCloud:
 
 
 def _gray(img: torch.Tensor) -> torch.Tensor:
-    return (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2])[None, None]
+    return luma_tensor(img)[None, None]
 
 
 def _ncc_stats(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
