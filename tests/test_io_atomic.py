@@ -11,14 +11,16 @@ import pytest
 from neuralwrap.io.atomic import atomic_path, atomic_write_bytes
 
 
-def test_success_renames_with_umask_mode(tmp_path: Path) -> None:
-    old = os.umask(0o022)
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_success_renames_with_umask_mode(tmp_path: Path, mask: int, mode: int) -> None:
+    old = os.umask(mask)
     try:
         atomic_write_bytes(tmp_path / "a.bin", b"abc")
+        assert os.umask(mask) == mask  # the umask is left as it was
     finally:
         os.umask(old)
     assert (tmp_path / "a.bin").read_bytes() == b"abc"
-    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o644  # not mkstemp's 0600
+    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == mode  # not mkstemp's 0600
     assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
 
 
