@@ -61,7 +61,7 @@ def main(out_dir: str) -> int:
             "resumed_logs": resumed.logs,
         }
         Path(out_dir, "ddp_result.json").write_text(json.dumps(result))
-    cleanup()
+    cleanup(sync=True)
     return 0
 
 

@@ -29,8 +29,8 @@ from neuralwrap.rerender.cli import main
 from neuralwrap.rerender.models import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
-    build_scene_bundle,
     _encoder_view,
+    build_scene_bundle,
     color_jitter,
     train_rerenderer,
 )
@@ -239,7 +239,7 @@ def test_ddp_two_processes(work_dir: Path, tmp_path: Path) -> None:
         "    diff = max(float((g - mine).abs().max()) for g in got)\n"
         "    json.dump({'world': dist.get_world_size(), 'diff': diff, 'stages': list(out['stages'])},\n"
         "              open(sys.argv[3], 'w'))\n"
-        "cleanup()\n")
+        "cleanup(sync=True)\n")
     result = tmp_path / "result.json"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", str(script),
@@ -250,3 +250,17 @@ def test_ddp_two_processes(work_dir: Path, tmp_path: Path) -> None:
     assert res["world"] == 2 and res["diff"] == 0.0 and len(res["stages"]) == 3
     meta = json.loads((tmp_path / "out" / "stage2_rerender" / "ckpt_00000003.json").read_text())
     assert meta["extra"]["world_size"] == 2
+
+
+def test_cli_train_under_torchrun(work_dir: Path, tmp_path: Path) -> None:
+    """`rerender train` under torchrun (2 CPU processes, gloo): exits 0 on both ranks, rank 0 alone writes the
+    scene bundle and the report."""
+    out = tmp_path / "m"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", "-m",
+           "neuralwrap.rerender.cli", "train", str(work_dir), "--out", str(out), "--steps", "1", "2", "1",
+           "--size", "48x36", "--batch-size", "1", "--vgg-downsample", "1", "--fit-codes", "0"]
+    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("model: ") == 1, proc.stdout
+    assert load_scene_bundle(out).meta["code_fit_steps"] == 0 and load_rerenderer(out).config.size == (48, 36)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -87,7 +88,7 @@ def _train(args: argparse.Namespace) -> int:
         require_capture,
         train_rerenderer,
     )
-    from neuralwrap.train import resolve_device
+    from neuralwrap.train import cleanup, resolve_device
 
     require_capture(args.work_dir)
     resolve_device(args.device)
@@ -99,7 +100,14 @@ def _train(args: argparse.Namespace) -> int:
                                color_jitter=args.color_jitter, code_from_half=args.code_from_half,
                                holdout=args.holdout, seed=args.seed,
                                device=args.device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60)
-    summary = train_rerenderer(args.work_dir, out, cfg, tcfg, progress=lambda stage: print(f"stage {stage}"))
+    try:
+        summary = train_rerenderer(args.work_dir, out, cfg, tcfg, progress=lambda stage: print(f"stage {stage}"))
+    except BaseException:
+        cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
+        raise
+    cleanup(sync=True)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the scene bundle and reports
+        return 0
     model = load_rerenderer(out)
     save_scene_bundle(out / "scene", build_scene_bundle(args.work_dir, model, holdout=args.holdout,
                                                         max_points=args.max_points, seed=args.seed,
@@ -396,3 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -80,8 +80,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = train_grouped(app, tc, sw, cfg)
         else:
             result = train_sandwich(cfg, tc, sw, app=app)
-    finally:
+    except BaseException:
         cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
+        raise
+    cleanup(sync=True)
     result["wall_seconds"] = time.time() - t0
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the outputs
         return 0

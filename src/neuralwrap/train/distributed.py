@@ -89,9 +89,13 @@ def init_distributed(device: str | torch.device = "cpu", timeout_s: float = 600.
     return DistInfo(rank=rank, world_size=world, local_rank=local_rank, device=dev)
 
 
-def cleanup() -> None:
-    """Destroy the process group if one exists (safe to call in single-process runs)."""
+def cleanup(sync: bool = False) -> None:
+    """Destroy the process group if one exists (safe to call in single-process runs). ``sync``: first wait for
+    every rank (use it on the success path: a rank that tears gloo down while a peer is still finishing its
+    last collective can make that peer abort); never after an error, when a peer may not reach the barrier."""
     if dist.is_available() and dist.is_initialized():
+        if sync and dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 
