@@ -88,7 +88,8 @@ def _train(args: argparse.Namespace) -> int:
         require_capture,
         train_rerenderer,
     )
-    from neuralwrap.train import cleanup, resolve_device
+    from neuralwrap.train import resolve_device
+    from neuralwrap.train.distributed import leaving_process_group
 
     require_capture(args.work_dir)
     resolve_device(args.device)
@@ -100,12 +101,8 @@ def _train(args: argparse.Namespace) -> int:
                                color_jitter=args.color_jitter, code_from_half=args.code_from_half,
                                holdout=args.holdout, seed=args.seed,
                                device=args.device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60)
-    try:
+    with leaving_process_group():
         summary = train_rerenderer(args.work_dir, out, cfg, tcfg, progress=lambda stage: print(f"stage {stage}"))
-    except BaseException:
-        cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
-        raise
-    cleanup(sync=True)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the scene bundle and reports
         return 0
     model = load_rerenderer(out)

@@ -70,20 +70,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                      resume=not args.no_resume, max_seconds=max_s)
     sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
                              refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule)
-    from neuralwrap.train import cleanup
+    from neuralwrap.train.distributed import leaving_process_group
 
     t0 = time.time()
-    try:
+    with leaving_process_group():
         if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
             from neuralwrap.sandwich.apps_multichannel import train_grouped
 
             result = train_grouped(app, tc, sw, cfg)
         else:
             result = train_sandwich(cfg, tc, sw, app=app)
-    except BaseException:
-        cleanup()  # leave the process group on every rank before any rank exits (gloo aborts otherwise)
-        raise
-    cleanup(sync=True)
     result["wall_seconds"] = time.time() - t0
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 writes the outputs
         return 0

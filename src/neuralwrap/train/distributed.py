@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -12,7 +14,8 @@ import torch.distributed as dist
 
 from neuralwrap.errors import InputError
 
-__all__ = ["DistInfo", "init_distributed", "cleanup", "all_reduce_mean", "barrier", "resolve_device"]
+__all__ = ["DistInfo", "init_distributed", "cleanup", "leaving_process_group", "all_reduce_mean", "barrier",
+           "resolve_device"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,18 @@ def cleanup(sync: bool = False) -> None:
         if sync and dist.get_world_size() > 1:
             dist.barrier()
         dist.destroy_process_group()
+
+
+@contextmanager
+def leaving_process_group() -> Iterator[None]:
+    """Run a training call, then leave the process group on every rank before any rank exits (gloo aborts
+    otherwise): after success with :func:`cleanup` ``(sync=True)``, after an error at once (no barrier)."""
+    try:
+        yield
+    except BaseException:
+        cleanup()
+        raise
+    cleanup(sync=True)
 
 
 def _active() -> bool:
