@@ -143,6 +143,41 @@ def test_exported_model_writes_standard_jpeg(trained: Path, tmp_path: Path) -> N
         sc.encode(img.astype(np.uint16) * 257, 50)
 
 
+def test_warm_start_from_a_model_file(trained: Path, tmp_path: Path) -> None:
+    """``SandwichTrainConfig.init`` starts from a model file's processors: with lr 0 the run's weights stay
+    the file's (a fresh run's do not); processors of another shape are refused, naming the file."""
+    import dataclasses
+
+    import torch
+
+    from neuralwrap.errors import CheckpointError
+    from neuralwrap.sandwich.commands import _export
+    from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+    from neuralwrap.sandwich.models import Sandwich
+    from neuralwrap.train import load_checkpoint
+
+    src = _export(trained / "run", tmp_path / "src.safetensors", "src", "1")
+    want = load_model_file(src).model.state_dict()
+    data = make_photo_folder(tmp_path / "photos")
+    sw = SandwichTrainConfig(data=str(data), crop=32, refit_every=0, calib_crops=2, calib_crop=64, init=str(src))
+
+    def run(out: str, sw: SandwichTrainConfig, cfg: SandwichConfig | None = None) -> dict:
+        cfg = cfg or tiny_config()
+        tc = TrainConfig(steps=2, batch_size=2, lr=0.0, seed=5, out_dir=str(tmp_path / out), ckpt_every=2, progress=False)
+        train_sandwich(cfg, tc, sw)
+        model = Sandwich(cfg)
+        load_checkpoint(latest_checkpoint(tmp_path / out), {"model": model})
+        return model.state_dict()
+
+    warm, cold = run("warm", sw), run("cold", dataclasses.replace(sw, init=None))
+    keys = [k for k in want if k.startswith(("pre.", "post."))]
+    assert keys and all(torch.equal(warm[k], want[k]) for k in keys)
+    assert not all(torch.equal(cold[k], want[k]) for k in keys)
+    wider = dataclasses.replace(tiny_config(), post=ProcessorConfig(unet_enc=(8,), unet_dec=(24, 8)))
+    with pytest.raises(CheckpointError, match="src.safetensors"):
+        run("bad", sw, wider)
+
+
 def test_cli_encode_decode_and_errors(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "cli.safetensors"
     assert main(["export", str(trained / "run"), str(model), "--name", "clim"]) == 0

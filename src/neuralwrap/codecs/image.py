@@ -44,7 +44,6 @@ from typing import Any, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
-import pillow_heif
 from PIL import Image, ImageFile
 
 from neuralwrap.codecs.base import ImageCodec, register_codec
@@ -66,6 +65,13 @@ __all__ = [
     "read_metadata",
     "xmp_packet",
 ]
+
+
+def _heif():  # -> the pillow_heif module
+    """pillow-heif, imported on first use (JPEG/WebP/AVIF work without it)."""
+    import pillow_heif
+
+    return pillow_heif
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +267,7 @@ def read_metadata(data: bytes) -> dict[str, str]:
     raw: dict[str, Any] = {}
     try:
         if fmt == "heif":
-            info = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True).info
+            info = _heif().open_heif(io.BytesIO(data), convert_hdr_to_8bit=True).info
         else:
             with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as im:
                 info = dict(im.info)
@@ -529,7 +535,7 @@ class HeifCodec(ImageCodec):
         h, w = arr.shape[:2]
         buf = io.BytesIO()
         try:
-            pillow_heif.encode(mode, (w, h), arr.tobytes(), buf, **params)
+            _heif().encode(mode, (w, h), arr.tobytes(), buf, **params)
         except (OSError, ValueError, RuntimeError) as exc:  # pragma: no cover - library refused valid input
             raise CodecError(f"heif: encoder failed: {exc}") from exc
         return buf.getvalue()
@@ -538,7 +544,7 @@ class HeifCodec(ImageCodec):
         """Decode HEIC bytes to ``(H, W, C)`` uint8 (8-bit streams) or uint16 (10-bit streams, see class doc)."""
         data = _as_bytes(self.name, data)
         try:
-            hf = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False, hdr_to_16bit=False)
+            hf = _heif().open_heif(io.BytesIO(data), convert_hdr_to_8bit=False, hdr_to_16bit=False)
             img = hf[hf.primary_index]
             _check_size(self.name, img.size)
             depth = int(img.info.get("bit_depth", 8))

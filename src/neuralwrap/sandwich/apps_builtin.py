@@ -8,6 +8,8 @@
 * ``lowres-2x``: the code image is half the resolution (``scale = 2``), JPEG 4:2:0 carries it, the
   post-processor restores the full resolution. Baselines: ``bicubic-jpeg`` (bicubic down → JPEG →
   bicubic up; the anchor) and ``plain-jpeg`` (full-resolution JPEG).
+* ``lowres-2x-444``: the same over a half-resolution JPEG 4:4:4 (full-resolution chroma planes in the code
+  image: twice the samples of 4:2:0, room for the pre-processor to carry detail); baselines in 4:4:4 too.
 * ``rgb-over-gray-heif`` / ``lowres-2x-heif``: evaluation-only variants over HEIF (x265, real bytes) with
   the same baselines over HEIF; the JPEG-trained models run over HEIF unchanged (transfer).
 
@@ -35,6 +37,7 @@ from neuralwrap.sandwich.data import CropDataset, list_images, load_photos
 __all__ = [
     "COLORIZE_BASELINE_MODEL",
     "LOWRES_2X",
+    "LOWRES_2X_444",
     "RGB_OVER_GRAY",
     "bicubic_roundtrip",
     "gray_roundtrip",
@@ -218,6 +221,18 @@ LOWRES_2X = AppSpec(
     qualities=(10, 20, 30, 50, 70, 90),
     comparison_bpp=0.3,
 )
+LOWRES_2X_444 = AppSpec(
+    name="lowres-2x-444",
+    summary="2x resolution over a half-resolution JPEG 4:4:4 (chroma at the code image's resolution)",
+    config=dataclasses.replace(_LOWRES_CFG, subsampling="444"),
+    train_data=rgb_train_data,
+    eval_data=kodak_eval_data,
+    baselines={"bicubic-jpeg444": bicubic_roundtrip("jpeg", "444"), "plain-jpeg444": plain_roundtrip("jpeg", "444")},
+    anchor="bicubic-jpeg444",
+    anchor_reference=bicubic_reference,
+    qualities=(10, 20, 30, 50, 70, 90),
+    comparison_bpp=0.3,
+)
 RGB_OVER_GRAY_HEIF = AppSpec(
     name="rgb-over-gray-heif",
     summary="evaluation only: rgb-over-gray over monochrome HEIF (x265 4:0:0), JPEG-trained models transferred",
@@ -248,5 +263,5 @@ LOWRES_2X_HEIF = AppSpec(
     transfer_from="lowres-2x",
 )
 
-for _spec in (RGB_OVER_GRAY, LOWRES_2X, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF):
+for _spec in (RGB_OVER_GRAY, LOWRES_2X, LOWRES_2X_444, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF):
     register_app(_spec)

@@ -57,6 +57,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pre", type=_processor_arg, default=None,
                    help="none (post-only) | tiny | slim | default | ENC/DEC (default slim)")
     p.add_argument("--post", type=_processor_arg, default=None, help="tiny | slim | default | ENC/DEC (default slim)")
+    p.add_argument("--init", default=None, metavar="MODEL",
+                   help="shipped model name or model file whose pre/post processors (architecture and weights) "
+                        "start the run (a warm start; --pre/--post override the architecture)")
     p.add_argument("--qmin", type=int, default=None, help="default 5")
     p.add_argument("--qmax", type=int, default=None, help="default 95")
     p.add_argument("--data", default=str(_default_data("train")))

@@ -39,6 +39,9 @@ def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
 
     base = app.config if app is not None else SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
     over: dict[str, Any] = {}
+    if getattr(args, "init", None):  # the processors' architecture comes with their weights
+        init_cfg = load_any(args.init).config
+        over.update(pre=init_cfg.pre, post=init_cfg.post)
     for flag in ("codec", "subsampling", "scale"):
         if getattr(args, flag) is not None:
             over[flag] = getattr(args, flag)
@@ -69,12 +72,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                      out_dir=args.out, num_workers=args.workers, grad_clip=args.grad_clip or None, ckpt_every=args.ckpt_every,
                      resume=not args.no_resume, max_seconds=max_s)
     sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
-                             refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule)
+                             refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule,
+                             init=args.init)
     from neuralwrap.train.distributed import leaving_process_group
 
     t0 = time.time()
     with leaving_process_group():
         if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
+            if args.init:
+                raise InputError(f"--init is not supported for the grouped app {app.name}")
             from neuralwrap.sandwich.apps_multichannel import train_grouped
 
             result = train_grouped(app, tc, sw, cfg)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from neuralwrap.errors import InputError
+from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.luma import BT601_LUMA
 from neuralwrap.nn import PointwiseMLP, ScaledResidual, UNet
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 
-__all__ = ["CARRIERS", "LUMA_WEIGHTS", "Processor", "Sandwich", "SandwichOutput", "carrier_maps", "fixed_preprocess", "quality_map"]
+__all__ = ["CARRIERS", "LUMA_WEIGHTS", "Processor", "Sandwich", "SandwichOutput", "carrier_maps", "fixed_preprocess", "load_processors",
+           "quality_map"]
 
 
 def quality_map(x: Tensor, quality: Tensor) -> Tensor:
@@ -305,3 +307,16 @@ class Sandwich(nn.Module):
         x_hat = self.postprocess(decoded, quality)
         return SandwichOutput(x_hat=x_hat, code=code8, code_raw=raw, decoded=decoded,
                               bits=bits * self.rate_correction(quality))
+
+
+def load_processors(model: nn.Module, state: Mapping[str, Tensor], origin: str) -> None:
+    """Copy the ``pre.*`` / ``post.*`` weights of ``state`` into ``model`` (a warm start: the rate
+    correction and everything else stay as they are). :class:`CheckpointError` naming ``origin`` when
+    the processors differ in any key or shape."""
+    prefixes = ("pre.", "post.")
+    src = {k: v for k, v in state.items() if k.startswith(prefixes)}
+    own = {k: v for k, v in model.state_dict().items() if k.startswith(prefixes)}
+    bad = sorted(set(own) ^ set(src)) + [k for k in own if k in src and own[k].shape != src[k].shape]
+    if bad:
+        raise CheckpointError(f"{origin}: its pre/post processors do not match this model's (e.g. {bad[:3]})")
+    model.load_state_dict({**model.state_dict(), **src})

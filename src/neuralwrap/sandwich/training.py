@@ -65,6 +65,9 @@ class SandwichTrainConfig:
     """Size in pixels of those crops (smaller when no training photo is that large)."""
     lr_schedule: str = "cosine"
     """"cosine" (warm-up then cosine decay to 5% over the run's steps) or "constant"."""
+    init: str | None = None
+    """Shipped model name or model file whose ``pre.*`` / ``post.*`` weights start the run (same processor
+    configs; a warm start, ignored when the run resumes from its own checkpoint)."""
 
 
 class SandwichObjective:
@@ -207,6 +210,11 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     log.info("%s RD slope: %s", "plain " + cfg.codec if app is None else f"app {app.name} anchor {app.anchor}", slope)
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
+    if sw.init:
+        from neuralwrap.sandwich.commands import load_any
+        from neuralwrap.sandwich.models import load_processors
+
+        load_processors(model, load_any(sw.init).model.state_dict(), sw.init)
     hook = RateRefitHook(refit_crops, sw.refit_every, dict(app.codec_settings) if app is not None else None)
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")),
                                   distortion=app.distortion if app is not None else "mse")

@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 from tqdm import tqdm
 
@@ -178,6 +177,8 @@ def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[
 
 def read_video_tag(path: str | os.PathLike[str]) -> tuple[str, SandwichTag | None]:
     """``(codec name, tag or None)`` of an ``.mp4``; unreadable files raise :class:`InputError`."""
+    import av  # local: training and image coding need no PyAV
+
     try:
         with av.open(os.fspath(path)) as c:
             if not c.streams.video:

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from neuralwrap.errors import CheckpointError, InputError
+from neuralwrap.errors import InputError
 from neuralwrap.sandwich.calibration import RDSlope
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.models import Processor
@@ -404,18 +404,6 @@ class VideoTrainConfig:
     """Registered distortion trained on ("mse", "lpips", "msssim"; see :class:`VideoSandwichObjective`)."""
 
 
-def _init_from(model: VideoSandwich, path: str) -> None:
-    from neuralwrap.train.checkpoint import load_weights
-
-    w = load_weights(path)
-    state = {k: v for k, v in w.state_dict.items() if k.startswith(("pre.", "post."))}
-    own = {k: v for k, v in model.state_dict().items() if k.startswith(("pre.", "post."))}
-    bad = sorted(set(own) ^ set(state)) + [k for k in own if k in state and own[k].shape != state[k].shape]
-    if bad:
-        raise CheckpointError(f"{path}: processors do not match the video config (e.g. {bad[:3]})")
-    model.load_state_dict({**model.state_dict(), **state})
-
-
 def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoTrainConfig,
                          hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> tuple[VideoSandwich, dict[str, Any]]:
     """Calibrate on real x265, then train ``cfg`` (codec "hevc") through the video proxy. Returns the model
@@ -432,7 +420,10 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     seed_everything(train_cfg.seed)
     model = VideoSandwich(cfg)
     if vt.init:
-        _init_from(model, vt.init)
+        from neuralwrap.sandwich.models import load_processors
+        from neuralwrap.train.checkpoint import load_weights
+
+        load_processors(model, load_weights(vt.init).state_dict, vt.init)
     _set_rate_correction(model, cal)
     ds = ClipDataset(photos, frames=vt.frames, size=vt.size, seed=train_cfg.seed, scale_range=vt.scale_range)
     objective = VideoSandwichObjective(cal.slope, vt.qp_range, vt.gamma, seed=train_cfg.seed, distortion=vt.distortion)
