@@ -209,30 +209,28 @@ RGB_OVER_GRAY = AppSpec(
     qualities=(10, 20, 30, 50, 70, 90),
     comparison_bpp=0.5,
 )
-LOWRES_2X = AppSpec(
-    name="lowres-2x",
-    summary="2x resolution over a half-resolution JPEG 4:2:0: the code image is H/2 x W/2",
-    config=_LOWRES_CFG,
-    train_data=rgb_train_data,
-    eval_data=kodak_eval_data,
-    baselines={"bicubic-jpeg": bicubic_roundtrip("jpeg", "420"), "plain-jpeg": plain_roundtrip("jpeg", "420")},
-    anchor="bicubic-jpeg",
-    anchor_reference=bicubic_reference,
-    qualities=(10, 20, 30, 50, 70, 90),
-    comparison_bpp=0.3,
-)
-LOWRES_2X_444 = AppSpec(
-    name="lowres-2x-444",
-    summary="2x resolution over a half-resolution JPEG 4:4:4 (chroma at the code image's resolution)",
-    config=dataclasses.replace(_LOWRES_CFG, subsampling="444"),
-    train_data=rgb_train_data,
-    eval_data=kodak_eval_data,
-    baselines={"bicubic-jpeg444": bicubic_roundtrip("jpeg", "444"), "plain-jpeg444": plain_roundtrip("jpeg", "444")},
-    anchor="bicubic-jpeg444",
-    anchor_reference=bicubic_reference,
-    qualities=(10, 20, 30, 50, 70, 90),
-    comparison_bpp=0.3,
-)
+def _lowres_app(name: str, summary: str, codec: str, subsampling: str, suffix: str, **kw: object) -> AppSpec:
+    """A 2x-resolution app over ``codec``/``subsampling``: baselines ``bicubic-SUFFIX`` (the anchor) and
+    ``plain-SUFFIX``, both in the same codec setting; ``kw`` overrides the remaining AppSpec fields."""
+    fields: dict = {"qualities": (10, 20, 30, 50, 70, 90), "comparison_bpp": 0.3, **kw}
+    return AppSpec(
+        name=name,
+        summary=summary,
+        config=dataclasses.replace(_LOWRES_CFG, codec=codec, subsampling=subsampling),
+        train_data=rgb_train_data,
+        eval_data=kodak_eval_data,
+        baselines={f"bicubic-{suffix}": bicubic_roundtrip(codec, subsampling), f"plain-{suffix}": plain_roundtrip(codec, subsampling)},
+        anchor=f"bicubic-{suffix}",
+        anchor_reference=bicubic_reference,
+        **fields,
+    )
+
+
+LOWRES_2X = _lowres_app("lowres-2x", "2x resolution over a half-resolution JPEG 4:2:0: the code image is H/2 x W/2",
+                        "jpeg", "420", "jpeg")
+LOWRES_2X_444 = _lowres_app("lowres-2x-444",
+                            "2x resolution over a half-resolution JPEG 4:4:4 (chroma at the code image's resolution)",
+                            "jpeg", "444", "jpeg444")
 RGB_OVER_GRAY_HEIF = AppSpec(
     name="rgb-over-gray-heif",
     summary="evaluation only: rgb-over-gray over monochrome HEIF (x265 4:0:0), JPEG-trained models transferred",
@@ -248,18 +246,10 @@ RGB_OVER_GRAY_HEIF = AppSpec(
     trainable=False,
     transfer_from="rgb-over-gray",
 )
-LOWRES_2X_HEIF = AppSpec(
-    name="lowres-2x-heif",
-    summary="evaluation only: lowres-2x over half-resolution HEIF (x265 4:2:0), JPEG-trained models transferred",
-    config=dataclasses.replace(_LOWRES_CFG, codec="heif"),
-    train_data=rgb_train_data,
-    eval_data=kodak_eval_data,
-    baselines={"bicubic-heif": bicubic_roundtrip("heif", "420"), "plain-heif": plain_roundtrip("heif", "420")},
-    anchor="bicubic-heif",
-    anchor_reference=bicubic_reference,
-    qualities=(10, 25, 40, 55, 70, 85),
-    comparison_bpp=0.15,
-    trainable=False,
+LOWRES_2X_HEIF = _lowres_app(
+    "lowres-2x-heif",
+    "evaluation only: lowres-2x over half-resolution HEIF (x265 4:2:0), JPEG-trained models transferred",
+    "heif", "420", "heif", qualities=(10, 25, 40, 55, 70, 85), comparison_bpp=0.15, trainable=False,
     transfer_from="lowres-2x",
 )
 
