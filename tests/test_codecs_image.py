@@ -93,6 +93,22 @@ def test_jpeg_optimize_saves_bytes_and_400_is_true_grayscale() -> None:
     assert codec.decode(data).shape == (64, 96, 1)
 
 
+@pytest.mark.parametrize("quality", [90, 100])
+def test_jpeg_high_entropy_image_at_high_quality(quality: int) -> None:
+    """Noise at a high quality needs more than the 1–2 bytes per pixel Pillow reserves for an optimised JPEG
+    (it used to fail with "broken data stream"); the file decodes to within JPEG's rounding."""
+    from PIL import ImageFile
+
+    x = np.random.default_rng(0).integers(0, 256, (256, 384, 3), dtype=np.uint8)
+    block = ImageFile.MAXBLOCK
+    c = get_codec("jpeg")
+    data = c.encode(x, quality=quality, subsampling="444", comment=b"neuralwrap:test")
+    assert bits_per_pixel(data, 256, 384) > (16 if quality >= 95 else 8)  # more than Pillow reserved
+    assert ImageFile.MAXBLOCK == block  # Pillow's global is restored
+    err = np.abs(c.decode(data).astype(int) - x).mean()
+    assert err < (1 if quality == 100 else 10), err
+
+
 def test_heif_10bit_full_range() -> None:
     codec = get_codec("heif")
     img = np.zeros((16, 24, 3), np.uint16)

@@ -38,7 +38,7 @@ def _dummy_app(name: str, **kw) -> AppSpec:
 
 def test_builtin_apps_registered() -> None:
     apps = list_apps()
-    for name in ("rgb-over-gray", "lowres-2x", "rgb-over-gray-heif", "lowres-2x-heif"):
+    for name in ("rgb-over-gray", "lowres-2x", "lowres-2x-444", "rgb-over-gray-heif", "lowres-2x-heif"):
         assert name in apps
     gray = get_app("rgb-over-gray")
     assert (gray.config.in_channels, gray.config.code_channels, gray.config.subsampling) == (3, 1, "400")
@@ -165,7 +165,8 @@ def _losses(run: Path) -> list[float]:
         return [float(r["loss"]) for r in csv.DictReader(fh)]
 
 
-@pytest.mark.parametrize(("name", "steps", "lr"), [("rgb-over-gray", 60, 3e-3), ("lowres-2x", 80, 3e-3)])
+@pytest.mark.parametrize(("name", "steps", "lr"), [("rgb-over-gray", 60, 3e-3), ("lowres-2x", 80, 3e-3),
+                                                   ("lowres-2x-444", 200, 1e-2)])
 def test_app_training_lowers_loss_and_beats_anchor(tmp_path: Path, name: str, steps: int, lr: float) -> None:
     app = _tiny_app(name, tmp_path)
     result, run = _train_tiny(app, tmp_path, steps, lr)

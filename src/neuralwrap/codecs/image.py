@@ -33,12 +33,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from xml.sax.saxutils import escape, quoteattr
@@ -174,6 +175,17 @@ def _pil_save(codec: str, arr: np.ndarray, fmt: str, **params: Any) -> bytes:
     except (OSError, ValueError, TypeError) as exc:  # pragma: no cover - library refused valid input
         raise CodecError(f"{codec}: encoder failed: {exc}") from exc
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def _pil_block_size(size: int) -> Iterator[None]:
+    """Raise Pillow's minimum encoder buffer (``ImageFile.MAXBLOCK``, bytes) to ``size`` while inside."""
+    old = ImageFile.MAXBLOCK
+    ImageFile.MAXBLOCK = max(old, int(size))
+    try:
+        yield
+    finally:
+        ImageFile.MAXBLOCK = old
 
 
 def _pil_decode(codec: str, data: bytes, fmt: str, modes: tuple[str, ...]) -> np.ndarray:
@@ -335,7 +347,11 @@ class JpegCodec(ImageCodec):
             params["comment"] = bytes(cfg.comment)
         if cfg.xmp:
             params["xmp"] = bytes(cfg.xmp)
-        return _pil_save(self.name, arr, "JPEG", **params)
+        # Pillow writes an optimised JPEG through one output buffer sized at 1–2 bytes per pixel, too small for a
+        # high-entropy image (noise, a learned code image) at a high quality ("broken data stream"): give it
+        # room for 4 bytes per sample (no measurable cost on Kodak)
+        with _pil_block_size(4 * arr.size + sum(len(v) for v in params.values() if isinstance(v, bytes)) + 65536):
+            return _pil_save(self.name, arr, "JPEG", **params)
 
     def decode(self, data: bytes) -> np.ndarray:
         """Decode JPEG bytes to ``(H, W, 3)`` or ``(H, W, 1)`` uint8; truncated/corrupt data raises CodecError."""
