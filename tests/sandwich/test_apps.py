@@ -212,7 +212,7 @@ def test_carrier_pair_starts_as_working_colour_modulation() -> None:
 # ---------------------------------------------------------------------------------------------- shipped + CLI
 
 
-@pytest.mark.parametrize("name", ["rgb-over-gray", "rgb-over-gray-postonly", "lowres-2x"])
+@pytest.mark.parametrize("name", ["rgb-over-gray", "rgb-over-gray-postonly", "lowres-2x", "lowres-2x-444"])
 def test_shipped_app_models(name: str) -> None:
     from neuralwrap.sandwich.codec import load_pretrained
 

@@ -60,6 +60,12 @@ ZOO: dict[str, ZooEntry] = {
         "2x resolution over a half-resolution JPEG 4:2:0, q 5-95: slim pre (60K) + post (119K), 9000 steps",
         app="lowres-2x",
     ),
+    "lowres-2x-444": ZooEntry(
+        "lowres-2x-444", "80fe9d45e655aeb5d7145f8ac66a643a2972ec00a5aa87b316bdbc57a4625baf",
+        "2x resolution over a half-resolution JPEG 4:4:4, q 5-100: slim pre (60K) + post (119K), from lowres-2x "
+        "+ 31,000 steps",
+        app="lowres-2x-444",
+    ),
     "hdr-jpeg": ZooEntry(
         "hdr-jpeg", "067656c713ad911df3576c1981ed8e08c88ae0d8dc53c1613e621d9965d0a485",
         "HDR (PU21 representation) through 8-bit JPEG 4:2:0, q 5-95: slim pre (57K) + post (488K); version 2, "
