@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from sandwich_helpers import make_photo_folder, textured_image, tiny_config
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
@@ -22,7 +23,6 @@ from neuralwrap.sandwich.cli import main
 from neuralwrap.sandwich.codec import decode_file
 from neuralwrap.sandwich.training import SandwichTrainConfig
 from neuralwrap.train import TrainConfig, latest_checkpoint
-from sandwich_helpers import make_photo_folder, textured_image, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,10 +94,11 @@ def test_rate_refit_brings_proxy_close_to_real_bytes(trained: Path) -> None:
     corr = [v for k, v in summary.items() if k == "step"]
     assert corr == [60]
     # after refits, the corrected proxy should be within 15% of real bytes on the refit crops
+    import torch
+
     from neuralwrap.sandwich.models import Sandwich
     from neuralwrap.sandwich.training import RateRefitHook
     from neuralwrap.train import load_checkpoint
-    import torch
 
     model = Sandwich(tiny_config())
     load_checkpoint(trained / "run" / "ckpt_00000060", {"model": model})
