@@ -38,7 +38,7 @@ def _dummy_app(name: str, **kw) -> AppSpec:
 
 def test_builtin_apps_registered() -> None:
     apps = list_apps()
-    for name in ("rgb-over-gray", "lowres-2x", "lowres-2x-444", "rgb-over-gray-heif", "lowres-2x-heif"):
+    for name in ("rgb-over-gray", "lowres-2x", "lowres-2x-444", "rgb-over-gray-heif", "lowres-2x-heif", "lowres-2x-444-heif"):
         assert name in apps
     gray = get_app("rgb-over-gray")
     assert (gray.config.in_channels, gray.config.code_channels, gray.config.subsampling) == (3, 1, "400")

@@ -10,7 +10,7 @@
   bicubic up; the anchor) and ``plain-jpeg`` (full-resolution JPEG).
 * ``lowres-2x-444``: the same over a half-resolution JPEG 4:4:4 (full-resolution chroma planes in the code
   image: twice the samples of 4:2:0, room for the pre-processor to carry detail); baselines in 4:4:4 too.
-* ``rgb-over-gray-heif`` / ``lowres-2x-heif``: evaluation-only variants over HEIF (x265, real bytes) with
+* ``rgb-over-gray-heif`` / ``lowres-2x-heif`` / ``lowres-2x-444-heif``: evaluation-only variants over HEIF (x265, real bytes) with
   the same baselines over HEIF; the JPEG-trained models run over HEIF unchanged (transfer).
 
 All images here are ``HxWx3`` float32 in [0,1] made from 8-bit RGB; every codec runs on 8-bit data and
@@ -252,6 +252,12 @@ LOWRES_2X_HEIF = _lowres_app(
     "heif", "420", "heif", qualities=(10, 25, 40, 55, 70, 85), comparison_bpp=0.15, trainable=False,
     transfer_from="lowres-2x",
 )
+LOWRES_2X_444_HEIF = _lowres_app(
+    "lowres-2x-444-heif",
+    "evaluation only: lowres-2x-444 over half-resolution HEIF (x265 4:4:4), JPEG-trained models transferred",
+    "heif", "444", "heif444", qualities=(10, 25, 40, 55, 70, 85), comparison_bpp=0.15, trainable=False,
+    transfer_from="lowres-2x-444",
+)
 
-for _spec in (RGB_OVER_GRAY, LOWRES_2X, LOWRES_2X_444, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF):
+for _spec in (RGB_OVER_GRAY, LOWRES_2X, LOWRES_2X_444, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF, LOWRES_2X_444_HEIF):
     register_app(_spec)
