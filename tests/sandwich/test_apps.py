@@ -17,7 +17,12 @@ from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.sandwich import apps as apps_mod
 from neuralwrap.sandwich.apps import AppSpec, get_app, list_apps, register_app
-from neuralwrap.sandwich.codec import SandwichCodec, load_model_file, save_model_file
+from neuralwrap.sandwich.codec import (
+    SandwichCodec,
+    load_model_file,
+    load_pretrained,
+    save_model_file,
+)
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.evaluate import evaluate_app
 from neuralwrap.sandwich.losses import DISTORTIONS, get_distortion, register_distortion
@@ -246,6 +251,11 @@ def test_cli_train_flags_override_app() -> None:
     assert cfg.scale == 1 and cfg.pre is None and cfg.quality_range == (5, 80) and cfg.post == get_app("lowres-2x").config.post
     legacy = _train_config(build_parser().parse_args(["train"]), None)
     assert legacy == SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
+    # --init: the processors' architecture comes from the model file (the 4:4:4 app, from the 4:2:0 model)
+    warm = _train_config(build_parser().parse_args(["train", "--app", "lowres-2x-444", "--init", "lowres-2x"]),
+                         get_app("lowres-2x-444"))
+    shipped = load_pretrained("lowres-2x").config
+    assert (warm.pre, warm.post, warm.subsampling) == (shipped.pre, shipped.post, "444")
 
 
 def test_cli_eval_app(tmp_path: Path) -> None:
