@@ -61,9 +61,9 @@ ZOO: dict[str, ZooEntry] = {
         app="lowres-2x",
     ),
     "lowres-2x-444": ZooEntry(
-        "lowres-2x-444", "80fe9d45e655aeb5d7145f8ac66a643a2972ec00a5aa87b316bdbc57a4625baf",
+        "lowres-2x-444", "c2cae5c382a67265f5420b7e78722e2f17cabb3146ceb823cc70d084bab33b15",
         "2x resolution over a half-resolution JPEG 4:4:4, q 5-100: slim pre (60K) + post (119K), from lowres-2x "
-        "+ 31,000 steps",
+        "+ 57,000 steps",
         app="lowres-2x-444",
     ),
     "hdr-jpeg": ZooEntry(
