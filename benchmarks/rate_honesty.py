@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from neuralwrap.codecs.sweep import load_images
-from neuralwrap.sandwich.commands import load_any
+from neuralwrap.sandwich.codec import load_any
 
 
 def main() -> None:

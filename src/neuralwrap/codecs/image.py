@@ -67,6 +67,8 @@ __all__ = [
     "xmp_packet",
 ]
 
+logger = logging.getLogger(__name__)
+
 
 def _heif():  # -> the pillow_heif module
     """pillow-heif, imported on first use (JPEG/WebP/AVIF work without it)."""
@@ -74,7 +76,6 @@ def _heif():  # -> the pillow_heif module
 
     return pillow_heif
 
-logger = logging.getLogger(__name__)
 
 #: decoders refuse images with more pixels than this (guards against decompression bombs in corrupt
 #: or hostile headers; below Pillow's own 89 Mpx warning threshold so that warning never fires).

@@ -34,7 +34,7 @@ from neuralwrap.sandwich.models import Sandwich
 from neuralwrap.sandwich.zoo import zoo_path
 from neuralwrap.train.checkpoint import apply_state_dict, load_weights, save_weights
 
-__all__ = ["MIN_SIDE", "SandwichCodec", "decode_file", "load_model_file", "load_pretrained", "save_model_file"]
+__all__ = ["MIN_SIDE", "SandwichCodec", "decode_file", "load_any", "load_model_file", "load_pretrained", "save_model_file"]
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,13 @@ def load_model_file(path: str | os.PathLike[str], device: str | torch.device = "
 def load_pretrained(name: str, device: str | torch.device = "cpu") -> SandwichCodec:
     """A shipped model by name (see ``sandwich models``), sha256-checked."""
     return load_model_file(zoo_path(name), device)
+
+
+def load_any(ref: str, device: str | torch.device = "cpu") -> SandwichCodec:
+    """A shipped model name (see ``sandwich models``) or a path to a model file."""
+    if ref.endswith(".safetensors") or Path(ref).with_suffix(".safetensors").is_file() and "/" in ref:
+        return load_model_file(ref, device)
+    return load_pretrained(ref, device)
 
 
 def decode_file(data: bytes, device: str | torch.device = "cpu") -> tuple[np.ndarray, SandwichTag | None]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.sandwich.codec import load_any
 from neuralwrap.sandwich.video_cli import cmd_video  # noqa: F401 - ``sandwich video …``, dispatched by name
 
 log = logging.getLogger("neuralwrap.sandwich")
@@ -20,15 +21,6 @@ log = logging.getLogger("neuralwrap.sandwich")
 
 def _model_label(ref: str) -> str:
     return Path(ref).stem if ref.endswith(".safetensors") else ref
-
-
-def load_any(ref: str, device: str = "cpu"):  # -> SandwichCodec
-    """A shipped model name or a path to a model file."""
-    from neuralwrap.sandwich.codec import load_model_file, load_pretrained
-
-    if ref.endswith(".safetensors") or Path(ref).with_suffix(".safetensors").is_file() and "/" in ref:
-        return load_model_file(ref, device)
-    return load_pretrained(ref, device)
 
 
 def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig

@@ -211,7 +211,7 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
     if sw.init:
-        from neuralwrap.sandwich.commands import load_any
+        from neuralwrap.sandwich.codec import load_any
         from neuralwrap.sandwich.models import load_processors
 
         load_processors(model, load_any(sw.init).model.state_dict(), sw.init)
