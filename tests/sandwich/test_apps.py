@@ -170,25 +170,28 @@ def _losses(run: Path) -> list[float]:
         return [float(r["loss"]) for r in csv.DictReader(fh)]
 
 
-@pytest.mark.parametrize(("name", "steps", "lr", "beats"), [("rgb-over-gray", 60, 3e-3, True), ("lowres-2x", 80, 3e-3, True),
-                                                       ("lowres-2x-444", 80, 3e-3, False)])
-def test_app_training_lowers_loss_and_beats_anchor(tmp_path: Path, name: str, steps: int, lr: float, beats: bool) -> None:
-    """Training lowers the loss; the trained tiny model beats the app's anchor at equal real rate. For
-    lowres-2x-444 only the first: a 3K-parameter model does not beat antialiased bicubic in 4:4:4 within a
-    test's budget (600 steps: −0.08 dB); the real model does (docs/benchmarks/apps_gray_2x.md)."""
+@pytest.mark.parametrize(("name", "steps", "lr", "qualities"), [
+    ("rgb-over-gray", 60, 3e-3, (20, 40, 60, 80)),
+    ("lowres-2x", 80, 3e-3, (20, 40, 60, 80)),
+    # 4:4:4 keeps the half-size code's chroma, so antialiased bicubic is a strong anchor at low qualities: a
+    # ~3K-parameter model needs 600 steps and wins where the app is meant to be used, q >= 70 (+0.11 dB here;
+    # at q 20-80 it is still 0.2 dB behind after 80 steps). The real model: docs/benchmarks/apps_gray_2x.md.
+    ("lowres-2x-444", 600, 3e-3, (70, 90, 95, 100)),
+])
+def test_app_training_lowers_loss_and_beats_anchor(tmp_path: Path, name: str, steps: int, lr: float,
+                                                   qualities: tuple[int, ...]) -> None:
+    """Training lowers the loss; the trained tiny model beats the app's anchor at equal real rate."""
     app = _tiny_app(name, tmp_path)
     result, run = _train_tiny(app, tmp_path, steps, lr)
     assert result["rate_refits"], "the real-codec rate refit never ran"
     losses = _losses(run)
     assert np.mean(losses[-3:]) < losses[0], losses
-    if not beats:
-        return
     model = Sandwich(app.config)
     from neuralwrap.train import latest_checkpoint, load_checkpoint
 
     load_checkpoint(latest_checkpoint(run), {"model": model})
     sc = SandwichCodec(model, "tiny", app=app.name)
-    summary = evaluate_app(app, {"sandwich": sc}, tmp_path / "eval", qualities=(20, 40, 60, 80), baselines=[app.anchor])
+    summary = evaluate_app(app, {"sandwich": sc}, tmp_path / "eval", qualities=qualities, baselines=[app.anchor])
     bd = summary["curves"]["sandwich"]["bd"][app.anchor]
     assert bd["bd_psnr_img"] > 0.0, bd  # better than the anchor baseline at equal real rate
     for f in ("records.csv", "summary.json", "rd.png", "comparison.png"):
