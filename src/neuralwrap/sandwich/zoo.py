@@ -61,9 +61,9 @@ ZOO: dict[str, ZooEntry] = {
         app="lowres-2x",
     ),
     "lowres-2x-444": ZooEntry(
-        "lowres-2x-444", "c2cae5c382a67265f5420b7e78722e2f17cabb3146ceb823cc70d084bab33b15",
-        "2x resolution over a half-resolution JPEG 4:4:4, q 5-100: slim pre (60K) + post (119K), from lowres-2x "
-        "+ 57,000 steps",
+        "lowres-2x-444", "fcb8568861736f931aaf45f44e2a292851619ec6906dc8fd7a995fcf9739a560",
+        "2x resolution over a half-resolution JPEG 4:4:4, q 5-100: slim pre (60K) + post (119K); version 2, from "
+        "lowres-2x + 129,000 CPU steps",
         app="lowres-2x-444",
     ),
     "hdr-jpeg": ZooEntry(
