@@ -135,8 +135,6 @@ def test_old_model_files_load_without_new_keys(tmp_path: Path) -> None:
 
 
 def test_shipped_models_still_load() -> None:
-    from neuralwrap.sandwich.codec import load_pretrained
-
     sc = load_pretrained("jpeg420")
     assert sc.config.scale == 1 and sc.model.pre is not None
     img = textured_image(32, 48, seed=2)
@@ -222,8 +220,6 @@ def test_carrier_pair_starts_as_working_colour_modulation() -> None:
 
 @pytest.mark.parametrize("name", ["rgb-over-gray", "rgb-over-gray-postonly", "lowres-2x", "lowres-2x-444"])
 def test_shipped_app_models(name: str) -> None:
-    from neuralwrap.sandwich.codec import load_pretrained
-
     sc = load_pretrained(name)
     assert ZOO[name].app == sc.app and sc.app in list_apps()
     img = textured_image(32, 48, seed=4)
@@ -285,8 +281,6 @@ def test_cli_eval_app(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_every_shipped_model_loads_with_its_checksum(name: str) -> None:
     """Each zoo entry's file exists, matches its sha256 and builds a model of the file's own config."""
-    from neuralwrap.sandwich.codec import load_pretrained
-
     sc = load_pretrained(name)
     assert sc.name == name
     img = textured_image(32, 48, seed=1)
