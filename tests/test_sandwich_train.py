@@ -191,7 +191,7 @@ def test_cli_encode_decode_and_errors(trained: Path, tmp_path: Path, capsys: pyt
     assert load_model_file(calibrated).encode(textured_image(64, 80, 3), 40) == load_model_file(model).encode(
         textured_image(64, 80, 3), 40)  # calibration touches only the rate correction
     assert main(["encode", str(src), str(tmp_path / "o.webp"), "--model", str(model), "--quality", "40"]) == 2
-    assert "use an output name ending in .jpg" in capsys.readouterr().err
+    assert "use a name ending in .jpg" in capsys.readouterr().err
     assert not (tmp_path / "o.webp").exists()
     assert main(["encode", str(tmp_path / "missing.png"), str(tmp_path / "x.jpg"), "--model", str(model), "--quality", "40"]) == 2
     assert "not found" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import torch
 from neuralwrap.errors import InputError
 from neuralwrap.io import write_image
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich import video_cli
+from neuralwrap.sandwich.cli import main
 from neuralwrap.sandwich.codec import load_model_file
 from neuralwrap.sandwich.proxy import PROXY_CODECS
 from neuralwrap.sandwich.video import decode_video, encode_video, read_video_tag
@@ -144,10 +143,7 @@ def test_bad_inputs(clips) -> None:
 
 
 def _cli(argv: list[str]) -> int:
-    p = argparse.ArgumentParser()
-    sub = p.add_subparsers(dest="command")
-    video_cli.add_video(sub)
-    return video_cli.cmd_video(p.parse_args(argv))
+    return main(argv)
 
 
 def test_cli_train_export_encode(photos, tmp_path: Path, capsys) -> None:

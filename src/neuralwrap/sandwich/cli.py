@@ -11,13 +11,16 @@ import logging
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
+from neuralwrap.cli_support import one_line_warnings, terminate_as_interrupt
 from neuralwrap.errors import NeuralwrapError
+from neuralwrap.resources import default_data
+from neuralwrap.sandwich.file_commands import add_file_commands
 
 __all__ = ["entry", "main", "parse_processor"]
 
 log = logging.getLogger("neuralwrap.sandwich")
+_FMT = argparse.ArgumentDefaultsHelpFormatter
 
 
 def parse_processor(text: str):  # -> ProcessorConfig | None
@@ -47,11 +50,11 @@ def _processor_arg(text: str):  # -> ProcessorConfig | str
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a sandwich through the codec proxy (torchrun-ready)")
+    p = sub.add_parser("train", help="train a sandwich through the codec proxy (torchrun-ready)", formatter_class=_FMT)
     p.add_argument("--app", default=None,
                    help="application preset (see `sandwich eval --list-apps`): its codec, channels, scale, processors, "
                         "data, distortion and λ(q) anchor; the flags below override it")
-    p.add_argument("--codec", default=None, help="default jpeg")
+    p.add_argument("--codec", default=None, help="codec the proxy imitates (default: the app's, else jpeg)")
     p.add_argument("--subsampling", default=None, choices=["420", "444", "400"], help="default 420")
     p.add_argument("--scale", type=int, default=None, choices=[1, 2], help="code image resolution factor (default 1)")
     p.add_argument("--pre", type=_processor_arg, default=None,
@@ -60,33 +63,36 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", default=None, metavar="MODEL",
                    help="shipped model name or model file whose pre/post processors (architecture and weights) "
                         "start the run (a warm start; --pre/--post override the architecture)")
-    p.add_argument("--qmin", type=int, default=None, help="default 5")
-    p.add_argument("--qmax", type=int, default=None, help="default 95")
-    p.add_argument("--data", default=str(_default_data("train")))
-    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--qmin", type=int, default=None, help="lowest training quality (default: the app's, else 5)")
+    p.add_argument("--qmax", type=int, default=None, help="highest training quality (default: the app's, else 95)")
+    p.add_argument("--data", default=_default_data("train"), help="folder of training photos (never Kodak)")
+    p.add_argument("--crop", type=int, default=128, help="training crop side (pixels)")
     p.add_argument("--gamma", type=float, default=1.0, help="λ(q) = gamma × plain codec RD slope")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--steps", type=int, default=2000, help="optimiser steps")
+    p.add_argument("--batch-size", type=int, default=16, help="crops per step (per process under torchrun)")
+    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate")
     p.add_argument("--grad-clip", type=float, default=1.0, help="clip the global gradient norm (0 = off)")
-    p.add_argument("--lr-schedule", default="cosine", choices=["cosine", "constant"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--out", default="runs/sandwich")
-    p.add_argument("--ckpt-every", type=int, default=500)
-    p.add_argument("--refit-every", type=int, default=100)
+    p.add_argument("--lr-schedule", default="cosine", choices=["cosine", "constant"], help="learning-rate schedule")
+    p.add_argument("--seed", type=int, default=0, help="random seed (data order, crops, initialisation)")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, …)")
+    p.add_argument("--workers", type=int, default=0, help="data-loader worker processes (0 = in the main process)")
+    p.add_argument("--out", default="runs/sandwich", help="run folder: checkpoints, TensorBoard logs; resumed if present")
+    p.add_argument("--ckpt-every", type=int, default=500, help="checkpoint every N steps")
+    p.add_argument("--ckpt-minutes", type=float, default=2.0, metavar="MIN",
+                   help="also checkpoint every MIN minutes of wall time (0 = by steps only)")
+    p.add_argument("--refit-every", type=int, default=100, help="refit the rate proxy to the real codec every N steps")
     p.add_argument("--refit-crops", type=int, default=16, help="fixed training crops encoded at each rate refit")
     p.add_argument("--refit-crop", type=int, default=256, help="size of those crops (pixels)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops early with a checkpoint")
-    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if --out holds a checkpoint")
     p.add_argument("--export", metavar="PATH", help="also write the trained model file (safetensors + JSON) here")
     p.add_argument("--name", default=None, help="model name stored in exported files (default: out dir name)")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget in seconds (overrides --max-minutes)")
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate models vs the plain codec (or an app's baselines) with the REAL codec")
+    p = sub.add_parser("eval", help="evaluate models vs the plain codec (or an app's baselines) with the REAL codec",
+                       formatter_class=_FMT)
     p.add_argument("--model", action="append", default=[], help="shipped model name or model file (repeatable)")
     p.add_argument("--app", default=None, help="evaluate on an application: its test images, baselines and anchor")
     p.add_argument("--list-apps", action="store_true", help="list the registered applications and exit")
@@ -94,62 +100,62 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
                    help="with --app: run only these baselines (repeatable; the anchor always runs)")
     p.add_argument("--data", default=None, help="test images (default: Kodak, or the app's own test set)")
     p.add_argument("--codec", default=None, help="real codec to run (default: the first model's)")
-    p.add_argument("--subsampling", default=None)
-    p.add_argument("--qualities", type=int, nargs="+", default=None)
+    p.add_argument("--subsampling", default=None, help="420, 444 or 400 (default: the first model's)")
+    p.add_argument("--qualities", type=int, nargs="+", default=None,
+                   help="codec qualities of the sweep (default 5 10 15 20 30 … 90, or the app's)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (0 = all)")
-    p.add_argument("--train-data", default=str(_default_data("train")),
+    p.add_argument("--train-data", default=_default_data("train"),
                    help="training photos used to match conditioning when --codec differs from the model's")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default="runs/eval")
+    p.add_argument("--device", default="cpu", help="torch device of the networks")
+    p.add_argument("--out", default="runs/eval", help="report folder: records.csv, summary.json, RD plots")
 
 
 def _add_files(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("encode", help="image → standard file of the wrapped codec (e.g. .jpg)")
-    p.add_argument("input")
-    p.add_argument("output")
-    p.add_argument("--model", required=True)
-    p.add_argument("--quality", type=int, required=True)
-    p.add_argument("--device", default="cpu")
-    p = sub.add_parser("decode", help="sandwich file → image (model found from the file's metadata)")
-    p.add_argument("input")
-    p.add_argument("output")
-    p.add_argument("--device", default="cpu")
+    add_file_commands(sub)
     sub.add_parser("models", help="list the shipped pretrained models")
-    p = sub.add_parser("export", help="latest training checkpoint → inference model file")
-    p.add_argument("run_dir")
-    p.add_argument("output")
-    p.add_argument("--name", required=True)
-    p.add_argument("--version", default="1")
-    p = sub.add_parser("calibrate", help="refit a model's rate-proxy correction to the real codec (weights unchanged)")
+    p = sub.add_parser("export", help="latest training checkpoint → inference model file", formatter_class=_FMT)
+    p.add_argument("run_dir", help="run folder of `sandwich train`")
+    p.add_argument("output", help="model file to write (.safetensors; its .json beside it)")
+    p.add_argument("--name", required=True, help="model name stored in the file and in every file it encodes")
+    p.add_argument("--version", default="1", help="model version stored in the file")
+    p.add_argument("--force", action="store_true", help="replace an existing output (never an input)")
+    p = sub.add_parser("calibrate", help="refit a model's rate-proxy correction to the real codec (weights unchanged)",
+                       formatter_class=_FMT)
     p.add_argument("model", help="model file (.safetensors) or shipped name")
     p.add_argument("output", help="where to write the recalibrated model file")
-    p.add_argument("--data", default=str(_default_data("train")))
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--crops", type=int, default=32)
-    p.add_argument("--seed", type=int, default=7)
-    p = sub.add_parser("bench", help="encode/decode throughput of pre + codec + post vs the plain codec")
-    p.add_argument("--model", default="jpeg420")
+    p.add_argument("--data", default=_default_data("train"), help="folder of training photos (never Kodak)")
+    p.add_argument("--crop", type=int, default=256, help="crop side (pixels)")
+    p.add_argument("--crops", type=int, default=32, help="number of crops encoded with the real codec")
+    p.add_argument("--seed", type=int, default=7, help="seed of the crop positions")
+    p.add_argument("--force", action="store_true", help="replace an existing output (never an input)")
+    p = sub.add_parser("bench", help="encode/decode throughput of pre + codec + post vs the plain codec",
+                       formatter_class=_FMT)
+    p.add_argument("--model", default="jpeg420", help="shipped model name or model file")
     p.add_argument("--size", default="768x512", help="WxH of the synthetic test image (when --image is not given)")
-    p.add_argument("--image", default=str(_default_data("kodak") / "kodim01.png"),
+    p.add_argument("--image", default=_default_data("kodak/kodim01.png"),
                    help="benchmark on this photo (default Kodak kodim01, 768x512; synthetic if missing)")
-    p.add_argument("--quality", type=int, default=50)
-    p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--quality", type=int, default=50, help="codec quality")
+    p.add_argument("--repeat", type=int, default=5, help="timed repetitions (the median is reported)")
+    p.add_argument("--device", default="cpu", help="torch device of the networks")
     p.add_argument("--out", default=None, help="write the result JSON here")
-    p = sub.add_parser("demo", help="run a shipped model on a Kodak image: decoded image, RD plot, comparison")
-    p.add_argument("--out", default="demo_out")
-    p.add_argument("--data", default=str(_default_data("kodak")))
-    p.add_argument("--images", type=int, default=2, help="number of Kodak images in the RD sweep")
+    p = sub.add_parser("demo", help="run a shipped model on a Kodak image: decoded image, RD plot, comparison",
+                       formatter_class=_FMT)
+    p.add_argument("--out", default="demo_out", help="output folder (files, plots, report.md)")
+    p.add_argument("--data", default=None, help="folder of test photos (default: the photos shipped with the package)")
+    p.add_argument("--images", type=int, default=2, help="number of images in the RD sweep")
 
 
-def _default_data(name: str) -> Path:
-    return Path.cwd().parent / "shared" / "data" / name
+def _default_data(name: str) -> str | None:
+    """Default of a data flag: ``name`` under $NEURALWRAP_DATA, ./shared/data or ../shared/data; None if absent."""
+    found = default_data(name)
+    return None if found is None else str(found)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one subparser per subcommand)."""
     parser = argparse.ArgumentParser(prog="sandwich", description="Sandwiched compression over standard codecs.")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_eval(sub)
@@ -167,16 +173,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from neuralwrap.sandwich import commands
 
+    what = f"sandwich {args.command}" + (f" {args.video_command}" if args.command == "video" else "")
     try:
-        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+        with one_line_warnings(what):
+            return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
     except NeuralwrapError as exc:
-        print(f"sandwich {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{what}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{what}: interrupted (no partial output was left; a training run resumes from its checkpoint)",
+              file=sys.stderr)
+        return 130
 
 
 def entry() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM unwinds like Ctrl-C, so temporaries are removed on that exit too."""
     warnings.simplefilter("default")
+    terminate_as_interrupt()
     sys.exit(main())
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,15 @@ from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.fileformat import SandwichTag, metadata_settings, read_tag
 from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.sandwich.zoo import zoo_path
+from neuralwrap.sandwich.zoo import list_models, zoo_path
 from neuralwrap.train.checkpoint import apply_state_dict, load_weights, save_weights
 
-__all__ = ["MIN_SIDE", "SandwichCodec", "decode_file", "load_any", "load_model_file", "load_pretrained", "save_model_file"]
+__all__ = ["MIN_SIDE", "MODEL_ID_RE", "SandwichCodec", "decode_file", "load_any", "load_model_file", "load_pretrained", "save_model_file"]
 
 log = logging.getLogger(__name__)
+
+#: what a model name or version may be: it travels in the file tag (``neuralwrap:<name>@<version>;q=…``)
+MODEL_ID_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 #: smallest image side (pixels) a sandwich accepts: one chroma-subsampled 8×8 JPEG block
 MIN_SIDE = 16
@@ -169,17 +173,45 @@ def save_model_file(path: str | os.PathLike[str], model: Sandwich, name: str, ve
     return save_weights(path, model, config)
 
 
+def _model_id(config: dict[str, Any], key: str, default: str, path: str | os.PathLike[str]) -> str:
+    """The model's ``name`` / ``version`` from its JSON: a short string that fits the file tag."""
+    value = config.get(key, default)
+    if not isinstance(value, str | int) or isinstance(value, bool) or not MODEL_ID_RE.fullmatch(str(value)):
+        raise CheckpointError(f"{path}: model field {key!r} must be 1-64 characters of A-Z a-z 0-9 _ . -, "
+                              f"got {str(value)[:40]!r}")
+    return str(value)
+
+
+def _check_finite(state: dict[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Refuse weights with NaN or infinite values (they would write garbage files with exit code 0)."""
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: tensor {key!r} holds NaN or infinite values; the model file is damaged")
+
+
 def load_model_file(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> SandwichCodec:
-    """Load a model file written by :func:`save_model_file` (strict: every tensor must match)."""
+    """Load a model file written by :func:`save_model_file`. The file is untrusted input: its config is checked
+    against :data:`~neuralwrap.sandwich.config.LIMITS` before anything is allocated, every tensor must be
+    finite and match the config's shapes, and name/version must fit the file tag."""
     weights = load_weights(path)
+    if not isinstance(weights.config, dict):
+        raise CheckpointError(f"{path}: model config must be a JSON object")
     cfg_dict = weights.config.get("sandwich")
     if cfg_dict is None:
         raise CheckpointError(f"{path}: not a sandwich model file (no 'sandwich' config)")
-    model = Sandwich(SandwichConfig.from_dict(cfg_dict))
+    name = _model_id(weights.config, "name", Path(path).stem, path)
+    version = _model_id(weights.config, "version", "1", path)
+    try:
+        cfg = SandwichConfig.from_dict(cfg_dict)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    _check_finite(weights.state_dict, path)
+    model = Sandwich(cfg)
     apply_state_dict(model, weights.state_dict, strict=True, what=f"sandwich model {path}")
     app = weights.config.get("app")
-    return SandwichCodec(model, str(weights.config.get("name", Path(path).stem)),
-                         str(weights.config.get("version", "1")), device, app=str(app) if app else None)
+    if app is not None and not isinstance(app, str):
+        raise CheckpointError(f"{path}: model field 'app' must be a string, got {type(app).__name__}")
+    return SandwichCodec(model, name, version, device, app=app or None)
 
 
 def load_pretrained(name: str, device: str | torch.device = "cpu") -> SandwichCodec:
@@ -189,19 +221,30 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> SandwichCo
 
 def load_any(ref: str, device: str | torch.device = "cpu") -> SandwichCodec:
     """A shipped model name (see ``sandwich models``) or a path to a model file."""
-    if ref.endswith(".safetensors") or Path(ref).with_suffix(".safetensors").is_file() and "/" in ref:
+    if ref.endswith(".safetensors") or Path(ref).is_file() or Path(ref).with_suffix(".safetensors").is_file() and "/" in ref:
         return load_model_file(ref, device)
     return load_pretrained(ref, device)
 
 
-def decode_file(data: bytes, device: str | torch.device = "cpu") -> tuple[np.ndarray, SandwichTag | None]:
-    """Decode any supported image file: with its shipped post-processor when its metadata names one,
-    else plainly with a warning. Returns ``(HxWxC uint8, tag or None)``."""
+def decode_file(data: bytes, device: str | torch.device = "cpu",
+                sc: SandwichCodec | None = None) -> tuple[np.ndarray, SandwichTag | None]:
+    """Decode any supported image file: with its post-processor when its metadata names one (the shipped
+    model of that name, or ``sc`` — a user's model file — whose name and version must match the tag), else
+    plainly with a warning. Returns ``(HxWxC uint8, tag or None)``."""
     fmt, tag = read_tag(data)  # CodecError for anything that is not a JPEG, WebP, AVIF or HEIF file
     if tag is None:
         warnings.warn(f"file has no neuralwrap tag: decoded as a plain {fmt} image", stacklevel=2)
         return get_codec(fmt).decode(data), None
-    sc = load_pretrained(tag.model, device)
+    if sc is None:
+        if tag.model not in list_models():
+            raise CheckpointError(f"file was made by model {tag.model!r}, which is not shipped: give its model file "
+                                  "(--model-file PATH.safetensors)")
+        sc = load_pretrained(tag.model, device)
+    if sc.name != tag.model:
+        raise CheckpointError(f"file was made by model {tag.model!r}, not {sc.name!r}")
     if sc.version != tag.version:
-        raise CheckpointError(f"file needs {tag.model} version {tag.version}, shipped version is {sc.version}")
+        raise CheckpointError(f"file needs {tag.model} version {tag.version}, the model given is version {sc.version}")
+    if sc.config.code_channels not in (1, 3):
+        raise UnsupportedOptionError(f"model {sc.name} codes several files per image; decode them with "
+                                     "neuralwrap.sandwich.apps_multichannel.load_grouped")
     return sc.decode(data), tag

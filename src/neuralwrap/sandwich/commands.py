@@ -13,10 +13,28 @@ import numpy as np
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.io.outputs import check_output, refuse_inputs
+from neuralwrap.resources import require_data
 from neuralwrap.sandwich.codec import load_any
+from neuralwrap.sandwich.file_commands import cmd_decode, cmd_encode  # noqa: F401 - dispatched by name
 from neuralwrap.sandwich.video_cli import cmd_video  # noqa: F401 - ``sandwich video …``, dispatched by name
 
 log = logging.getLogger("neuralwrap.sandwich")
+
+
+def _model_pair(path: str | Path | None) -> list[Path]:
+    """A model file and its JSON sidecar (both are inputs or outputs together); [] for None or a shipped name."""
+    if path is None or not str(path).endswith(".safetensors"):
+        return []
+    return [Path(path), Path(path).with_suffix(".json")]
+
+
+def _check_model_output(output: str, inputs: list[Path], force: bool) -> None:
+    """A model-file output: ``.safetensors`` (its ``.json`` beside it), neither one an input, replaced only with --force."""
+    for path in _model_pair(output) or [Path(output)]:
+        check_output(path, inputs, force=force, suffixes=(".safetensors", ".json"))
+    if not output.endswith(".safetensors"):
+        raise InputError(f"output {output}: a model file name must end in .safetensors")
 
 
 def _model_label(ref: str) -> str:
@@ -59,10 +77,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         app = get_app(args.app)
     cfg = _train_config(args, app)
+    args.data = args.data or str(require_data("train"))
+    refuse_inputs(args.out, [args.data, *_model_pair(args.init)])
+    if args.export:
+        _check_model_output(args.export, [Path(args.data), *_model_pair(args.init)], force=True)
     max_s = args.max_seconds if args.max_seconds is not None else (None if args.max_minutes is None else 60.0 * args.max_minutes)
     tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
                      out_dir=args.out, num_workers=args.workers, grad_clip=args.grad_clip or None, ckpt_every=args.ckpt_every,
-                     resume=not args.no_resume, max_seconds=max_s)
+                     resume=not args.no_resume, max_seconds=max_s, progress=not args.quiet,
+                     ckpt_seconds=60.0 * args.ckpt_minutes)
     sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
                              refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule,
                              init=args.init)
@@ -120,6 +143,7 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    _check_model_output(args.output, [Path(args.run_dir)], force=args.force)
     path = _export(Path(args.run_dir), Path(args.output), args.name, args.version)
     print(path)
     return 0
@@ -134,35 +158,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     for name, entry in sorted(models.items()):
         app = f"[app {entry.app}] " if entry.app else ""
         print(f"{name:22s} {app}{entry.description}")
-    return 0
-
-
-def cmd_encode(args: argparse.Namespace) -> int:
-    from neuralwrap.io.images import read_image
-
-    sc = load_any(args.model, args.device)
-    suffix = Path(args.output).suffix.lower()
-    want = {"jpeg": (".jpg", ".jpeg")}.get(sc.config.codec, ())
-    if want and suffix not in want:
-        raise InputError(f"model {sc.name!r} writes {sc.config.codec} files; use an output name ending in {want[0]}")
-    image = read_image(args.input, mode=None)
-    data = sc.encode(image, args.quality)
-    atomic_write_bytes(args.output, data)
-    h, w = image.shape[:2]
-    print(json.dumps({"output": args.output, "bytes": len(data), "bpp": 8 * len(data) / (h * w)}))
-    return 0
-
-
-def cmd_decode(args: argparse.Namespace) -> int:
-    from neuralwrap.io.images import write_image
-    from neuralwrap.sandwich.codec import decode_file
-
-    p = Path(args.input)
-    if not p.is_file():
-        raise InputError(f"input file not found: {p}")
-    image, tag = decode_file(p.read_bytes(), args.device)
-    write_image(args.output, image)
-    print(json.dumps({"output": args.output, "model": tag.model if tag else None}))
     return 0
 
 
@@ -182,6 +177,7 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
     from neuralwrap.sandwich.evaluate import evaluate_app
 
     app = get_app(args.app)
+    refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
     models = {_model_label(m): load_any(m, args.device) for m in args.model}
     for label, sc in models.items():
         if sc.app is not None and sc.app not in (app.name, app.transfer_from):
@@ -200,7 +196,7 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
         if baselines:
             baselines = [*baselines, *runs]
     summary = evaluate_app(app, models, args.out, data=args.data, qualities=args.qualities, baselines=baselines,
-                           limit=args.limit, progress=True)
+                           limit=args.limit, progress=not args.quiet)
     for label, s in summary["curves"].items():
         parts = []
         for base in summary["baselines"]:
@@ -222,9 +218,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.app:
         return cmd_eval_app(args)
     if args.data is None:
-        args.data = str(Path.cwd().parent / "shared" / "data" / "kodak")
+        args.data = str(require_data("kodak"))
     if not args.model:
         raise InputError("give at least one --model (a shipped name or a model file)")
+    refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
     models = {_model_label(m): load_any(m, args.device) for m in args.model}
     first = next(iter(models.values())).config
     codec = args.codec or first.codec
@@ -242,11 +239,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from neuralwrap.sandwich.transfer import match_conditioning
 
         crops = [(c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-                 for c in fixed_training_crops(load_photos(args.train_data), 256, 12, seed=123)]
+                 for c in fixed_training_crops(load_photos(args.train_data or require_data("train", "--train-data")), 256, 12, seed=123)]
         spec.cond_quality = match_conditioning(codec, spec.qualities, crops,
                                                {"subsampling": first.subsampling, "optimize": True}, settings)
         log.warning("transfer %s → %s: networks told JPEG qualities %s", first.codec, codec, spec.cond_quality)
-    summary = evaluate(models, images, args.out, spec, progress=True)
+    summary = evaluate(models, images, args.out, spec, progress=not args.quiet)
     for label, s in summary["curves"].items():
         bd = s.get("bd", {}).get(spec.anchor, {})
         print(f"{label:16s} BD-rate {bd.get('bd_rate_img', float('nan')):+.2f}%  BD-PSNR {bd.get('bd_psnr_img', float('nan')):+.3f} dB")
@@ -261,6 +258,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError as exc:
         raise InputError(f"--size must be WxH, got {args.size!r}") from exc
+    if args.out:
+        check_output(args.out, [args.image, *_model_pair(args.model)], force=True, suffixes=(".json",))
     image = None
     if args.image and Path(args.image).is_file():
         from neuralwrap.io.images import read_image
@@ -279,18 +278,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from neuralwrap.sandwich.demo import run_demo
 
-    report = run_demo(Path(args.out), Path(args.data), args.images)
+    refuse_inputs(args.out, [args.data])
+    report = run_demo(Path(args.out), Path(args.data) if args.data else None, args.images, progress=not args.quiet)
     print(f"demo written to {args.out}/ (report: {report})")
     return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Refit a model's rate-proxy correction against the real codec on training crops (weights untouched)."""
+    args.data = args.data or str(require_data("train"))
     from neuralwrap.sandwich.codec import save_model_file
     from neuralwrap.sandwich.data import fixed_training_crops, load_photos
     from neuralwrap.sandwich.training import RateRefitHook
     from neuralwrap.train import load_weights
 
+    _check_model_output(args.output, [*_model_pair(args.model), Path(args.data)], force=args.force)
     sc = load_any(args.model)
     crops = fixed_training_crops(load_photos(args.data), args.crop, args.crops, seed=args.seed)
     hook = RateRefitHook(crops, every=1)

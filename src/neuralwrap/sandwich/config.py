@@ -6,9 +6,45 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuralwrap.codecs import list_codecs
 from neuralwrap.errors import CheckpointError, InputError
 
-__all__ = ["ProcessorConfig", "SandwichConfig"]
+__all__ = ["LIMITS", "ProcessorConfig", "SandwichConfig"]
+
+#: bounds of every numeric config field (inclusive): a model file is untrusted input, and a width of
+#: 200000 would try to allocate terabytes. The shipped models stay far inside them.
+LIMITS: dict[str, tuple[int, int]] = {
+    "channels": (1, 16),
+    "width": (1, 1024),
+    "stages": (0, 6),
+    "mlp_hidden": (1, 1024),
+    "mlp_layers": (0, 8),
+    "carriers": (0, 8),
+    "rate_bins": (1, 100),
+    "quality": (0, 100),
+}
+SUBSAMPLINGS = ("420", "444", "400")
+
+
+def _int_in(value: Any, field_name: str, bounds: str) -> int:
+    """``value`` if it is an int (not a bool) within ``LIMITS[bounds]``, else :class:`InputError` naming the field."""
+    lo, hi = LIMITS[bounds]
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InputError(f"config field {field_name!r} must be an integer in {lo}..{hi}, got {value!r}")
+    return value
+
+
+def _widths(value: Any, field_name: str, n_min: int) -> None:
+    lo, hi = LIMITS["stages"]
+    if not isinstance(value, tuple) or not n_min <= len(value) <= hi + 1:
+        raise InputError(f"config field {field_name!r} must be a list of {n_min}..{hi + 1} widths, got {value!r}")
+    for i, w in enumerate(value):
+        _int_in(w, f"{field_name}[{i}]", "width")
+
+
+def _flag(value: Any, field_name: str) -> None:
+    if not isinstance(value, bool):
+        raise InputError(f"config field {field_name!r} must be true or false, got {value!r}")
 
 
 @dataclass
@@ -43,6 +79,22 @@ class ProcessorConfig:
     analogue colour TV). With both sides at zero the modulation path has no gradient; this start gives
     the networks a working scheme to improve. 0 = no modulation at the start."""
 
+    def validate(self, where: str = "processor") -> None:
+        """Raise :class:`InputError` naming the first field outside its type or :data:`LIMITS`."""
+        _widths(self.unet_enc, f"{where}.unet_enc", 0)
+        _widths(self.unet_dec, f"{where}.unet_dec", 1)
+        if len(self.unet_dec) != len(self.unet_enc) + 1:
+            raise InputError(f"config field {where + '.unet_dec'!r} needs one more width than unet_enc "
+                             f"({len(self.unet_enc)} + 1), got {len(self.unet_dec)}")
+        _int_in(self.mlp_hidden, f"{where}.mlp_hidden", "mlp_hidden")
+        _int_in(self.mlp_layers, f"{where}.mlp_layers", "mlp_layers")
+        _int_in(self.carriers, f"{where}.carriers", "carriers")
+        _flag(self.condition_on_quality, f"{where}.condition_on_quality")
+        _flag(self.remodulate, f"{where}.remodulate")
+        depth = self.carrier_depth
+        if isinstance(depth, bool) or not isinstance(depth, int | float) or not 0.0 <= depth <= 10.0:
+            raise InputError(f"config field {where + '.carrier_depth'!r} must be a number in 0..10, got {depth!r}")
+
 
 @dataclass
 class SandwichConfig:
@@ -76,8 +128,33 @@ class SandwichConfig:
     file stores) is ``H/scale × W/scale``; the post-processor restores full resolution (1 or 2)."""
 
     def __post_init__(self) -> None:
-        if self.scale not in (1, 2):
-            raise InputError(f"SandwichConfig.scale must be 1 or 2, got {self.scale!r}")
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` naming the first field outside its type, its known values or :data:`LIMITS`."""
+        if self.codec not in list_codecs():
+            raise InputError(f"config field 'codec' must be one of {', '.join(list_codecs())}, got {self.codec!r}")
+        if self.subsampling not in SUBSAMPLINGS:
+            raise InputError(f"config field 'subsampling' must be one of {', '.join(SUBSAMPLINGS)}, "
+                             f"got {self.subsampling!r}")
+        for name in ("in_channels", "code_channels", "out_channels"):
+            _int_in(getattr(self, name), name, "channels")
+        if self.scale not in (1, 2) or isinstance(self.scale, bool):
+            raise InputError(f"config field 'scale' must be 1 or 2, got {self.scale!r}")
+        _int_in(self.rate_bins, "rate_bins", "rate_bins")
+        qr = self.quality_range
+        if not isinstance(qr, tuple) or len(qr) != 2:
+            raise InputError(f"config field 'quality_range' must be [low, high], got {qr!r}")
+        lo, hi = (_int_in(q, "quality_range", "quality") for q in qr)
+        if lo > hi:
+            raise InputError(f"config field 'quality_range' must have low <= high, got {list(qr)}")
+        for name in ("pre", "post"):
+            proc = getattr(self, name)
+            if proc is None and name == "pre":
+                continue
+            if not isinstance(proc, ProcessorConfig):
+                raise InputError(f"config field {name!r} must be a processor config object, got {type(proc).__name__}")
+            proc.validate(name)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dict."""
@@ -87,17 +164,31 @@ class SandwichConfig:
     def from_dict(cls, data: dict[str, Any]) -> SandwichConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`CheckpointError`; keys added later
         (e.g. ``scale``) take their defaults, so files written before them still load."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise CheckpointError(f"unknown SandwichConfig keys: {sorted(unknown)}")
-        d = dict(data)
-        for key in ("pre", "post"):
-            if d.get(key) is not None:
-                sub = d[key]
-                d[key] = ProcessorConfig(
-                    **{k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()}
-                )
-        if "quality_range" in d:
-            d["quality_range"] = tuple(d["quality_range"])
-        return cls(**d)
+        try:
+            d = _known_keys(cls, data, "sandwich")
+            for key in ("pre", "post"):
+                if d.get(key) is not None:
+                    d[key] = _processor_from_dict(d[key], key)
+            if isinstance(d.get("quality_range"), list):
+                d["quality_range"] = tuple(d["quality_range"])
+            return cls(**d)
+        except InputError as exc:
+            raise CheckpointError(f"invalid model config: {exc}") from exc
+
+
+def _known_keys(cls: type, data: Any, where: str) -> dict[str, Any]:
+    """``data`` as a dict after checking it is a JSON object holding only fields of dataclass ``cls``."""
+    if not isinstance(data, dict):
+        raise InputError(f"config field {where!r} must be an object, got {type(data).__name__}")
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise InputError(f"config field {where!r} has unknown keys {sorted(unknown)}")
+    return dict(data)
+
+
+def _processor_from_dict(sub: Any, where: str) -> ProcessorConfig:
+    """A :class:`ProcessorConfig` from its JSON dict; unknown keys and non-objects raise :class:`InputError`."""
+    sub = _known_keys(ProcessorConfig, sub, where)
+    proc = ProcessorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()})
+    proc.validate(where)
+    return proc

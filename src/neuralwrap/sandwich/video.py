@@ -32,8 +32,9 @@ from tqdm import tqdm
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
+from neuralwrap.io.atomic import atomic_dir
 from neuralwrap.io.images import write_image
-from neuralwrap.io.video import FrameSource
+from neuralwrap.io.video import DecodeReport, FrameSource
 from neuralwrap.metrics.psnr import psnr
 from neuralwrap.sandwich.codec import SandwichCodec, load_pretrained
 from neuralwrap.sandwich.fileformat import SandwichTag, parse_tag
@@ -75,6 +76,8 @@ class VideoReport:
     model: str
     cond_quality: int
     seconds: float
+    skipped: int = 0
+    """Frames skipped as corrupt (decode with ``skip_corrupt`` only; otherwise a lost frame is an error)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -163,16 +166,15 @@ def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[
         cq = matched_video_quality(sc, first, codec, settings)
     tag = SandwichTag(sc.name, sc.version, cq)
     n = 0
-    with vc.writer(out, **settings, metadata={VIDEO_TAG_KEY: tag.text()}) as w:
-        bar = tqdm(total=_total(source, max_frames), desc=f"encode {Path(out).name}", unit="frame", disable=not progress)
+    bar = tqdm(total=_total(source, max_frames), desc=f"encode {Path(out).name}", unit="frame", disable=not progress)
+    with bar, vc.writer(out, **settings, metadata={VIDEO_TAG_KEY: tag.text()}) as w:
         for frame in _chain(first, frames):
             w.write(sc.code_image(frame, cq))
             n += 1
             bar.update()
-        bar.close()
     size = Path(out).stat().st_size
     return VideoReport(str(out), n, source.width, source.height, size, 8.0 * size / (source.width * source.height * n),
-                       codec, fmt, crf, sc.name, cq, time.perf_counter() - t0)
+                       codec, fmt, crf, sc.name, cq, time.perf_counter() - t0, skipped=source.report.skipped)
 
 
 def read_video_tag(path: str | os.PathLike[str]) -> tuple[str, SandwichTag | None]:
@@ -194,10 +196,11 @@ def read_video_tag(path: str | os.PathLike[str]) -> tuple[str, SandwichTag | Non
     return name, parse_tag(text)
 
 
-def iter_decode_video(path: str | os.PathLike[str], sc: SandwichCodec | None = None,
-                      device: str = "cpu") -> Iterator[np.ndarray]:
+def iter_decode_video(path: str | os.PathLike[str], sc: SandwichCodec | None = None, device: str = "cpu", *,
+                      skip_corrupt: bool = False, report: DecodeReport | None = None) -> Iterator[np.ndarray]:
     """Decode a sandwich ``.mp4`` frame by frame → post-processed ``(H, W, 3)`` uint8 frames. The model comes
-    from the file's tag (a shipped model) unless ``sc`` is given; a file without a tag raises :class:`CodecError`."""
+    from the file's tag (a shipped model) unless ``sc`` is given; a file without a tag raises :class:`CodecError`,
+    and so does a frame lost to corrupt data (named by index) unless ``skip_corrupt`` (counted in ``report``)."""
     codec, tag = read_video_tag(path)
     if tag is None:
         raise CodecError(f"{path} has no neuralwrap tag ({VIDEO_TAG_KEY}); it is a plain {codec} video")
@@ -205,38 +208,44 @@ def iter_decode_video(path: str | os.PathLike[str], sc: SandwichCodec | None = N
         sc = load_pretrained(tag.model, device)
     elif sc.name != tag.model:
         raise CodecError(f"{path} was made by model {tag.model!r}, not {sc.name!r}")
-    for decoded in get_codec(codec).iter_decode(path):
+    for decoded in get_codec(codec).iter_decode(path, skip_corrupt=skip_corrupt, report=report):
         yield sc.postprocess(decoded, tag.quality)
 
 
 def decode_video(path: str | os.PathLike[str], out: str | os.PathLike[str], *, sc: SandwichCodec | None = None,
-                 device: str = "cpu", crf: int = 12, progress: bool = True) -> VideoReport:
+                 device: str = "cpu", crf: int = 12, progress: bool = True, skip_corrupt: bool = False) -> VideoReport:
     """Decode a sandwich ``.mp4`` into ``out``: a folder of PNG frames (``frame_00000.png`` …), or, when
-    ``out`` ends in ``.mp4``, an H.264 4:2:0 file at ``crf`` (default 12: near-transparent) any player plays."""
+    ``out`` ends in ``.mp4``, an H.264 4:2:0 file at ``crf`` (default 12: near-transparent) any player plays.
+
+    Both are atomic: frames go to a temporary sibling folder that replaces ``out`` whole at the end (no stale
+    frames of an earlier run survive), the ``.mp4`` to a temporary name; an error or Ctrl-C leaves ``out`` as it
+    was. A frame lost to corrupt data raises :class:`CodecError` naming its index, unless ``skip_corrupt``
+    (then ``VideoReport.skipped`` counts them)."""
     t0 = time.perf_counter()
     codec, tag = read_video_tag(path)
     out = Path(out)
-    frames = iter_decode_video(path, sc, device)
-    bar = tqdm(desc=f"decode {Path(path).name}", unit="frame", disable=not progress)
+    lost = DecodeReport()
+    frames = iter_decode_video(path, sc, device, skip_corrupt=skip_corrupt, report=lost)
     n, shape = 0, (0, 0)
-    if out.suffix.lower() == ".mp4":
-        fps = _fps_of(path)
-        with get_codec("h264").writer(out, crf=crf, fps=fps) as w:
-            for frame in frames:
-                w.write(frame)
-                n, shape = n + 1, frame.shape
-                bar.update()
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        for frame in frames:
-            write_image(out / f"frame_{n:05d}.png", frame)
-            n, shape = n + 1, frame.shape
-            bar.update()
-    bar.close()
+    with tqdm(desc=f"decode {Path(path).name}", unit="frame", disable=not progress) as bar:
+        if out.suffix.lower() == ".mp4":
+            with get_codec("h264").writer(out, crf=crf, fps=_fps_of(path)) as w:
+                for frame in frames:
+                    w.write(frame)
+                    n, shape = n + 1, frame.shape
+                    bar.update()
+        else:
+            with atomic_dir(out) as tmp:
+                for frame in frames:
+                    write_image(tmp / f"frame_{n:05d}.png", frame)
+                    n, shape = n + 1, frame.shape
+                    bar.update()
+    if lost.skipped:
+        log.warning("%s: %d corrupt frame(s) skipped (indices %s)", path, lost.skipped, lost.lost[:16])
     size = Path(path).stat().st_size
     assert tag is not None  # iter_decode_video raised otherwise
     return VideoReport(str(out), n, shape[1], shape[0], size, 8.0 * size / max(shape[0] * shape[1] * n, 1),
-                       codec, "", None, tag.model, tag.quality, time.perf_counter() - t0)
+                       codec, "", None, tag.model, tag.quality, time.perf_counter() - t0, skipped=lost.skipped)
 
 
 def temporal_flicker(refs: Iterable[np.ndarray], recs: Iterable[np.ndarray]) -> float:

@@ -1,0 +1,38 @@
+"""What every neuralwrap command line shares: warnings as one line each, and SIGTERM unwinding like Ctrl-C
+so that ``finally`` blocks remove temporary outputs on that exit too."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import warnings
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+__all__ = ["one_line_warnings", "terminate_as_interrupt"]
+
+
+@contextlib.contextmanager
+def one_line_warnings(prefix: str) -> Iterator[None]:
+    """Within the block, print each warning as ``PREFIX: warning: MESSAGE`` on stderr (no file/line noise)."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        print(f"{prefix}: warning: {message}", file=sys.stderr)
+
+    saved = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = saved
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def terminate_as_interrupt() -> None:
+    """Make SIGTERM raise :class:`KeyboardInterrupt` in the main thread (call once, from a console entry point)."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -1,0 +1,148 @@
+"""``sandwich encode`` / ``sandwich decode``: one image ⇄ one standard file, safe by default.
+
+Every check that can fail runs before any work: the model file is validated, the quality must lie in the
+model's trained range, the output's format must suit the command and the output may never be an input
+(same path, symlink or hard link; ``--force`` replaces other existing files only). Outputs are written under
+a temporary name and renamed. Alpha is refused unless ``--alpha drop``; 16-bit input is reduced to 8 bits
+with a note on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from neuralwrap.codecs import get_codec
+from neuralwrap.errors import InputError, UnsupportedOptionError
+from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.io.images import read_image, write_image
+from neuralwrap.io.outputs import check_output
+from neuralwrap.io.probe import probe_image
+from neuralwrap.sandwich.codec import SandwichCodec, decode_file, load_any, load_model_file
+
+__all__ = ["DECODED_SUFFIXES", "add_file_commands", "check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
+
+log = logging.getLogger("neuralwrap.sandwich")
+
+#: lossless image formats ``sandwich decode`` writes (the reconstruction is not re-compressed)
+DECODED_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".ppm")
+_ALIASES = {".jpg": (".jpg", ".jpeg"), ".heic": (".heic", ".heif")}
+#: progress appears only for work that takes longer than this (seconds)
+PROGRESS_DELAY_S = 2.0
+
+
+def codec_suffixes(codec: str) -> tuple[str, ...]:
+    """File name endings of an image codec's files (``jpeg`` → ``.jpg``, ``.jpeg``)."""
+    suffix = str(getattr(get_codec(codec), "suffix", ""))
+    return _ALIASES.get(suffix, (suffix,))
+
+
+def check_quality(sc: SandwichCodec, quality: int) -> None:
+    """The one rule for every model: a quality outside the model's trained range is refused (a model
+    conditioned on q has never seen other values), naming the range."""
+    lo, hi = sc.config.quality_range
+    if not lo <= quality <= hi:
+        raise InputError(f"--quality {quality} is outside model {sc.name}'s trained range {lo}..{hi}")
+
+
+def add_file_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``encode`` and ``decode``."""
+    p = sub.add_parser("encode", help="image → standard file of the model's codec (e.g. .jpg), model id in its metadata",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("input", help="8- or 16-bit image (PNG, JPEG, TIFF, …)")
+    p.add_argument("output", help="output file; its ending must match the model's codec (.jpg for jpeg models)")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", help="shipped model name (see `sandwich models`) or a model .safetensors file")
+    model.add_argument("--model-file", metavar="PATH", help="your own model file (.safetensors with its .json)")
+    p.add_argument("--quality", type=int, required=True, help="codec quality, within the model's trained range "
+                                                              "(see `sandwich models`; 5..95 for most)")
+    p.add_argument("--alpha", choices=["refuse", "drop"], default="refuse",
+                   help="an image with an alpha channel: refuse it, or drop the alpha and code the colour")
+    _add_common(p)
+    p = sub.add_parser("decode", help="sandwich file → image (the model is found from the file's metadata)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("input", help="file written by `sandwich encode` (or any JPEG/WebP/AVIF/HEIF, decoded plainly)")
+    p.add_argument("output", help=f"decoded image; lossless formats only: {', '.join(DECODED_SUFFIXES)}")
+    p.add_argument("--model-file", metavar="PATH", default=None,
+                   help="model file to decode with, for files made by your own model (default: the shipped model "
+                        "the file names)")
+    _add_common(p)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda, cuda:1, …)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file (never one of the inputs)")
+
+
+def _load(args: argparse.Namespace) -> SandwichCodec:
+    if getattr(args, "model_file", None):
+        return load_model_file(args.model_file, args.device)
+    return load_any(args.model, args.device)
+
+
+def _check_image_model(sc: SandwichCodec) -> None:
+    """Refuse models that ``sandwich encode`` cannot run, naming the command that can."""
+    if get_codec(sc.config.codec).kind == "video":
+        raise InputError(f"model {sc.name} is a {sc.config.codec} video model: use `sandwich video encode`")
+    if sc.config.code_channels not in (1, 3):
+        raise UnsupportedOptionError(f"model {sc.name} codes several files per image; run it with "
+                                     f"`sandwich eval --app {sc.app} --model {sc.name}`")
+
+
+def _read_source(path: str, sc: SandwichCodec, alpha: str) -> np.ndarray:
+    """Read the input image, refusing or announcing what the model cannot carry."""
+    info = probe_image(path)
+    if info.is_hdr:
+        raise InputError(f"{path} is an HDR image; `sandwich encode` codes 8/16-bit images. HDR goes through the "
+                         "hdr app: `sandwich eval --app hdr --model hdr-jpeg`")
+    if info.has_alpha and alpha != "drop":
+        raise InputError(f"{path} has an alpha channel, which model {sc.name} cannot carry; pass --alpha drop to "
+                         "code the colour without it")
+    image = read_image(path, mode=None)
+    if info.bits > 8 and sc.app is None:
+        warnings.warn(f"{path} is {info.bits}-bit: reduced to 8 bits (model {sc.name} is 8-bit)", stacklevel=2)
+    return image
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    """``sandwich encode INPUT OUTPUT --model M --quality Q``."""
+    if not Path(args.input).is_file():
+        raise InputError(f"input file not found: {args.input}")
+    sc = _load(args)
+    _check_image_model(sc)
+    check_quality(sc, args.quality)
+    model_inputs = [args.model_file] if args.model_file else []
+    check_output(args.output, [args.input, *model_inputs], force=args.force,
+                 suffixes=codec_suffixes(sc.config.codec))
+    with tqdm(total=3, desc=f"encode {Path(args.input).name}", delay=PROGRESS_DELAY_S, disable=args.quiet) as bar:
+        image = _read_source(args.input, sc, args.alpha)
+        bar.update()
+        data = sc.encode(image, args.quality)
+        bar.update()
+        atomic_write_bytes(args.output, data)
+        bar.update()
+    h, w = image.shape[:2]
+    print(json.dumps({"output": args.output, "model": sc.name, "bytes": len(data), "bpp": 8 * len(data) / (h * w)}))
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    """``sandwich decode INPUT OUTPUT``."""
+    p = Path(args.input)
+    if not p.is_file():
+        raise InputError(f"input file not found: {p}")
+    sc = load_model_file(args.model_file, args.device) if args.model_file else None
+    check_output(args.output, [args.input, args.model_file], force=args.force, suffixes=DECODED_SUFFIXES)
+    with tqdm(total=2, desc=f"decode {p.name}", delay=PROGRESS_DELAY_S, disable=args.quiet) as bar:
+        image, tag = decode_file(p.read_bytes(), args.device, sc=sc)
+        bar.update()
+        write_image(args.output, image)
+        bar.update()
+    print(json.dumps({"output": args.output, "model": tag.model if tag else None}))
+    return 0
