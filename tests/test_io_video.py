@@ -12,9 +12,10 @@ import pytest
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
 from neuralwrap.io import write_image
-from neuralwrap.io.video import open_frames
+from neuralwrap.io.video import DecodeReport, open_frames
 from neuralwrap.metrics import psnr
 from tests.conftest import smooth_image
+from tests.robustness.fuzz_inputs import corrupt_one_frame
 
 W, H, N = 64, 48, 4
 
@@ -65,7 +66,7 @@ def test_y4m_8_and_10_bit_match_raw(raw420: Path, tmp_path: Path) -> None:
 
 
 def test_bad_inputs_are_named(raw420: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--size"):
+    with pytest.raises(InputError, match=r"--size WxH\) and pixel format \(--in-pix-fmt\)"):
         open_frames(raw420)
     cut = tmp_path / "cut.yuv"
     cut.write_bytes(raw420.read_bytes()[:-100])
@@ -127,6 +128,56 @@ def test_variable_frame_rate_is_flagged(tmp_path: Path) -> None:
     src = open_frames(path)
     assert src.variable_frame_rate
     assert len(list(src)) == 8
+
+
+@pytest.fixture(scope="module")
+def pan8() -> list[np.ndarray]:
+    """Eight frames of a smooth pan (inter-coded by the encoders: P and B frames)."""
+    big = smooth_image(H, W + 4 * 8, seed=11)
+    return [np.ascontiguousarray(big[:, 4 * i:4 * i + W]) for i in range(8)]
+
+
+@pytest.mark.parametrize("name", ["h264", "hevc"])
+def test_corrupt_frame_is_named_or_skipped(name: str, pan8: list[np.ndarray], tmp_path: Path) -> None:
+    """Issue 18: a frame the decoder drops is an error naming its index, or skipped and counted on request."""
+    codec = get_codec(name)
+    data, lost = corrupt_one_frame(codec.encode(pan8, crf=30))
+    assert 0 < lost < 7
+    with pytest.raises(CodecError, match=rf"frame {lost} of 8 could not be decoded.*--skip-corrupt"):
+        codec.decode(data)
+    report = DecodeReport()
+    frames = codec.decode(data, skip_corrupt=True, report=report)
+    assert len(frames) == 7 and report.skipped == 1 and report.lost == [lost] and report.expected == 8
+    clean = codec.decode(codec.encode(pan8, crf=30), report=report)
+    assert len(clean) == 8 and report.skipped == 0
+    # the same through a file source (sandwich video encode of a damaged input clip)
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=rf"bad.mp4: frame {lost} of 8"):
+        list(open_frames(path))
+    src = open_frames(path, skip_corrupt=True)
+    assert len(list(src)) == 7 and src.report.skipped == 1
+    with pytest.raises(CodecError, match=rf"bad.mp4: frame {lost} of 8"):
+        list(codec.iter_decode(path))
+
+
+def test_truncated_faststart_file_names_lost_frames(pan8: list[np.ndarray], tmp_path: Path) -> None:
+    """An MP4 whose index (moov) comes first and whose frame data is cut short: the missing frames are named."""
+    path = tmp_path / "fs.mp4"
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as c:
+        st = c.add_stream("libx264", rate=25)
+        st.width, st.height, st.pix_fmt = W, H, "yuv420p"
+        for i, frame in enumerate(pan8):
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf.pts = i
+            c.mux(st.encode(vf))
+        c.mux(st.encode(None))
+    data = path.read_bytes()
+    with pytest.raises(CodecError, match="could not be decoded"):
+        get_codec("h264").decode(data[:-20])
+    report = DecodeReport()
+    frames = get_codec("h264").decode(data[:-20], skip_corrupt=True, report=report)
+    assert report.skipped >= 1 and len(frames) + report.skipped == 8
 
 
 def test_single_frame_hevc_encodes_at_every_crf() -> None:

@@ -49,7 +49,7 @@ from PIL import Image, ImageFile
 
 from neuralwrap.codecs.base import ImageCodec, register_codec
 from neuralwrap.errors import CodecError, InputError, UnsupportedOptionError
-from neuralwrap.io.images import check_image, to_uint8
+from neuralwrap.io.images import check_image, error_text, to_uint8
 
 __all__ = [
     "JpegCodec",
@@ -174,7 +174,7 @@ def _pil_save(codec: str, arr: np.ndarray, fmt: str, **params: Any) -> bytes:
     try:
         pil.save(buf, format=fmt, **params)
     except (OSError, ValueError, TypeError) as exc:  # pragma: no cover - library refused valid input
-        raise CodecError(f"{codec}: encoder failed: {exc}") from exc
+        raise CodecError(f"{codec}: encoder failed: {error_text(exc)}") from exc
     return buf.getvalue()
 
 
@@ -207,7 +207,7 @@ def _pil_decode(codec: str, data: bytes, fmt: str, modes: tuple[str, ...]) -> np
     except CodecError:
         raise
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, EOFError, ... on bad data
-        raise CodecError(f"{codec}: cannot decode data ({type(exc).__name__}: {exc})") from exc
+        raise CodecError(f"{codec}: cannot decode data ({error_text(exc)})") from exc
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.shape[:2] != (size[1], size[0]):
@@ -235,7 +235,7 @@ def xmp_packet(properties: Mapping[str, str]) -> bytes:
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         f'<rdf:Description rdf:about="" xmlns:nw={quoteattr(escape(XMP_NAMESPACE))}{"".join(attrs)}/>'
         '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _parse_xmp(text: str) -> dict[str, str]:
@@ -286,7 +286,7 @@ def read_metadata(data: bytes) -> dict[str, str]:
                 info = dict(im.info)
         raw = {k: info.get(k) for k in ("comment", "xmp")}
     except Exception as exc:
-        raise CodecError(f"read_metadata: cannot parse {fmt} header ({type(exc).__name__}: {exc})") from exc
+        raise CodecError(f"read_metadata: cannot parse {fmt} header ({error_text(exc)})") from exc
     out = {"format": fmt}
     for key, value in raw.items():
         if value:
@@ -554,7 +554,7 @@ class HeifCodec(ImageCodec):
         try:
             _heif().encode(mode, (w, h), arr.tobytes(), buf, **params)
         except (OSError, ValueError, RuntimeError) as exc:  # pragma: no cover - library refused valid input
-            raise CodecError(f"heif: encoder failed: {exc}") from exc
+            raise CodecError(f"heif: encoder failed: {error_text(exc)}") from exc
         return buf.getvalue()
 
     def decode(self, data: bytes) -> np.ndarray:
@@ -571,7 +571,7 @@ class HeifCodec(ImageCodec):
         except CodecError:
             raise
         except Exception as exc:  # pillow-heif raises ValueError/RuntimeError/EOFError/... on bad data
-            raise CodecError(f"heif: cannot decode data ({type(exc).__name__}: {exc})") from exc
+            raise CodecError(f"heif: cannot decode data ({error_text(exc)})") from exc
         if mode not in ("RGB", "L", "RGB;10", "I;10", "RGB;12", "I;12", "RGB;16", "I;16") or depth not in (8, 10):
             raise CodecError(f"heif: unsupported decoded mode {mode!r} / bit depth {depth}")
         if arr.ndim == 2:

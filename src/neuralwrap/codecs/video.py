@@ -19,6 +19,9 @@ size (``hevc`` also pads frames narrower than 64 pixels to 64: libx265 4.x crash
 about 33-48 pixels); the true size is stored in the MP4 metadata key ``org.neuralwrap.size`` (``"WxH"``) and
 :meth:`decode` crops back. A standard player shows the padded (at most one extra row/column) frame.
 Rate: ``bits_per_pixel(data, H, W) / len(frames)`` gives bits per pixel per frame, container included.
+Damage: a frame the decoder loses (decoder error, corrupt flag, silently dropped, missing packet) raises
+:class:`CodecError` naming its index; ``decode(data, skip_corrupt=True, report=DecodeReport())`` skips such
+frames and counts them instead (:class:`~neuralwrap.io.video.DecodeReport`).
 
 Example::
 
@@ -37,6 +40,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -47,7 +51,8 @@ from neuralwrap.codecs.base import VideoCodec, register_codec
 from neuralwrap.codecs.image import MAX_DECODE_PIXELS, _check_int, _parse_settings
 from neuralwrap.errors import CodecError, InputError, UnsupportedOptionError
 from neuralwrap.io.atomic import atomic_path
-from neuralwrap.io.images import check_image
+from neuralwrap.io.images import check_image, error_text
+from neuralwrap.io.video import DecodeReport, decode_checked
 
 __all__ = [
     "MAX_DECODE_FRAMES",
@@ -100,7 +105,7 @@ def read_video_metadata(data: bytes) -> dict[str, str]:
         with av.open(io.BytesIO(bytes(data)), mode="r", format="mp4") as container:
             return {str(k): str(v) for k, v in container.metadata.items()}
     except Exception as exc:
-        raise CodecError(f"read_video_metadata: cannot parse container ({type(exc).__name__}: {exc})") from exc
+        raise CodecError(f"read_video_metadata: cannot parse container ({error_text(exc)})") from exc
 
 
 class _PyAVCodec(VideoCodec):
@@ -205,17 +210,26 @@ class _PyAVCodec(VideoCodec):
         return dict(metadata)
 
     # -- decode -----------------------------------------------------------------------------
-    def decode(self, data: bytes) -> list[np.ndarray]:
+    def decode(self, data: bytes, *, skip_corrupt: bool = False,
+               report: DecodeReport | None = None) -> list[np.ndarray]:
         """Decode MP4 bytes to frames: ``(H, W, 3)`` uint8, ``(H, W, 1)`` uint8 (gray) or ``(H, W, 3)``
-        uint16 (10-bit, full 16-bit range). Corrupt or truncated data raises :class:`CodecError`."""
+        uint16 (10-bit, full 16-bit range). Corrupt or truncated data raises :class:`CodecError`; a lost frame
+        is named by its index (see :meth:`iter_decode` for ``skip_corrupt`` and ``report``)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise InputError(f"{self.name}: decode takes bytes, got {type(data).__name__}")
         if len(data) == 0:
             raise CodecError(f"{self.name}: cannot decode empty data")
-        return list(self.iter_decode(bytes(data)))
+        return list(self.iter_decode(bytes(data), skip_corrupt=skip_corrupt, report=report))
 
-    def iter_decode(self, source: bytes | str | os.PathLike[str]) -> Iterator[np.ndarray]:
-        """Decode an MP4 (bytes or a file path) frame by frame, like :meth:`decode` but streaming."""
+    def iter_decode(self, source: bytes | str | os.PathLike[str], *, skip_corrupt: bool = False,
+                    report: DecodeReport | None = None) -> Iterator[np.ndarray]:
+        """Decode an MP4 (bytes or a file path) frame by frame, like :meth:`decode` but streaming.
+
+        A frame lost to corrupt data (decoder error, corrupt flag, silently dropped, missing packet) raises
+        :class:`CodecError` naming its index once the stream has been read; with ``skip_corrupt`` such frames
+        are skipped instead and counted in ``report`` (:class:`~neuralwrap.io.video.DecodeReport`: ``skipped``,
+        ``lost`` indices), which is complete when the iterator is exhausted.
+        """
         count = 0
         try:
             with av.open(io.BytesIO(source) if isinstance(source, bytes) else os.fspath(source),
@@ -228,7 +242,9 @@ class _PyAVCodec(VideoCodec):
                 if coded != self.name:
                     raise CodecError(f"{self.name}: data holds a {coded!r} stream, not {self.name!r}")
                 shape: tuple[int, ...] | None = None
-                for frame in container.decode(stream):
+                label = self.name if isinstance(source, bytes) else f"{self.name}: {Path(source).name}"
+                for frame in decode_checked(container, stream, name=label, error=CodecError,
+                                            skip_corrupt=skip_corrupt, report=report):
                     arr = self._to_array(frame, shape)
                     shape = arr.shape
                     if size is not None:
@@ -244,7 +260,7 @@ class _PyAVCodec(VideoCodec):
         except FileNotFoundError as exc:
             raise InputError(f"{self.name}: no such file {source}") from exc
         except Exception as exc:  # PyAV raises av.error.*, ValueError, EOFError, ... on bad data
-            raise CodecError(f"{self.name}: cannot decode data ({type(exc).__name__}: {exc})") from exc
+            raise CodecError(f"{self.name}: cannot decode data ({error_text(exc)})") from exc
         if count == 0:
             raise CodecError(f"{self.name}: no decodable frames in data")
 
@@ -357,7 +373,7 @@ class VideoWriter:
             self._container.mux(packets)
         except av.error.FFmpegError as exc:
             raise CodecError(f"{self.codec.name}: {self.codec.encoder} failed with pix_fmt={self.pix_fmt!r}, "
-                             f"{self.opts}: {exc}") from exc
+                             f"{self.opts}: {error_text(exc)}") from exc
 
     def close(self) -> None:
         """Flush the encoder and finish the file (renamed onto its path); no frames → :class:`InputError`."""

@@ -33,6 +33,7 @@ import numpy as np
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
+from neuralwrap.io.images import error_text
 
 __all__ = [
     "HDR_SUFFIXES",
@@ -131,7 +132,7 @@ def read_exr(path: str | os.PathLike[str], *, to_rec709: bool = True) -> np.ndar
     except InputError:
         raise
     except Exception as exc:  # OpenEXR raises RuntimeError / ValueError / OSError on bad data
-        raise InputError(f"cannot read EXR file {p}: {type(exc).__name__}: {exc}") from exc
+        raise InputError(f"cannot read EXR file {p}: {error_text(exc)}") from exc
     if not chans or any(v is None for v in chans.values()):
         raise InputError(f"cannot read EXR file {p}: no pixel data (truncated or corrupt?)")
     img = _exr_rgb(chans, str(p)).astype(np.float32)

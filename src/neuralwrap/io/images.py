@@ -16,10 +16,17 @@ from PIL import Image, UnidentifiedImageError
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 
-__all__ = ["check_image", "to_float", "to_uint8", "to_tensor", "from_tensor", "read_image", "write_image",
+__all__ = ["check_image", "error_text", "to_float", "to_uint8", "to_tensor", "from_tensor", "read_image", "write_image",
            "resize_bicubic"]
 
 _DTYPES = (np.uint8, np.uint16, np.float32)
+
+
+def error_text(exc: BaseException) -> str:
+    """``"Type: message"`` of a library exception on one line (libheif, FFmpeg … messages may span lines), for
+    embedding in a one-line error message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def check_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
@@ -108,7 +115,7 @@ def read_image(path: str | os.PathLike[str], *, mode: str | None = "RGB") -> np.
             else:
                 arr = np.asarray(im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode))
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InputError(f"cannot read image {p}: {exc}") from exc
+        raise InputError(f"cannot read image {p}: {error_text(exc)}") from exc
     return check_image(np.ascontiguousarray(arr), name=str(p))
 
 

@@ -10,6 +10,10 @@ documented and logged, never silent:
 - a variable-frame-rate file is read as constant frame rate at its average rate (frames keep their order;
   timestamps are dropped), and :attr:`FrameSource.variable_frame_rate` says so;
 - grayscale input becomes RGB with R = G = B.
+
+Frames lost to corrupt or truncated data (a decoder error, a frame the decoder flags corrupt or silently
+drops, fewer packets than the container declares) are an error naming the frame index, or, with
+``skip_corrupt``, skipped and counted in a :class:`DecodeReport` (see :func:`decode_checked`).
 """
 
 from __future__ import annotations
@@ -17,16 +21,19 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from neuralwrap.errors import InputError
+from neuralwrap.io.images import error_text
 
-__all__ = ["RAW_PIX_FMTS", "FrameSource", "open_frames"]
+__all__ = ["RAW_PIX_FMTS", "DecodeReport", "FrameSource", "decode_checked", "open_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,25 @@ RAW_PIX_FMTS = ("yuv420p", "yuv444p", "gray", "yuv420p10le")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _Y4M_FORMATS = {"420jpeg": "yuv420p", "420paldv": "yuv420p", "420mpeg2": "yuv420p", "420": "yuv420p",
                 "444": "yuv444p", "mono": "gray", "420p10": "yuv420p10le", "444p10": "yuv444p10le"}
+
+
+@dataclass
+class DecodeReport:
+    """What :func:`decode_checked` decoded: frames delivered and frames lost to corrupt data."""
+
+    frames: int = 0
+    """Frames delivered."""
+    expected: int = 0
+    """Frames the container holds (packets, or its declared frame count when larger)."""
+    lost: list[int] = field(default_factory=list)
+    """Presentation indices (0-based) of the frames lost to corrupt or missing data, ascending."""
+    errors: list[str] = field(default_factory=list)
+    """Decoder error messages met on the way."""
+
+    @property
+    def skipped(self) -> int:
+        """Number of lost frames (skipped when decoding with ``skip_corrupt``)."""
+        return len(self.lost)
 
 
 @dataclass
@@ -53,6 +79,10 @@ class FrameSource:
     pix_fmt: str = "rgb24"
     """Pixel format of the source before conversion to RGB."""
     variable_frame_rate: bool = False
+    skip_corrupt: bool = False
+    """Skip frames lost to corrupt data (container sources) instead of raising :class:`InputError`."""
+    report: DecodeReport = field(default_factory=DecodeReport)
+    """What the latest iteration of a container source decoded and skipped."""
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.kind == "images":
@@ -63,7 +93,8 @@ class FrameSource:
 
 
 def open_frames(source: str | os.PathLike[str], *, size: tuple[int, int] | None = None,
-                pix_fmt: str | None = None, fps: float | Fraction | None = None) -> FrameSource:
+                pix_fmt: str | None = None, fps: float | Fraction | None = None,
+                skip_corrupt: bool = False) -> FrameSource:
     """Open a clip for frame-by-frame reading.
 
     Args:
@@ -71,8 +102,10 @@ def open_frames(source: str | os.PathLike[str], *, size: tuple[int, int] | None 
         size: ``(width, height)`` in pixels; required for raw ``.yuv`` (ignored otherwise).
         pix_fmt: raw ``.yuv`` pixel format, one of :data:`RAW_PIX_FMTS` (default ``yuv420p``).
         fps: frame rate to record for sources that have none (image folders, raw files); default 25.
+        skip_corrupt: for video files, skip frames lost to corrupt data (counted in ``report``) instead of raising.
     Raises:
-        InputError: missing/unreadable file, unknown format, truncated raw/y4m data, mixed image sizes.
+        InputError: missing/unreadable file, unknown format, truncated raw/y4m data, mixed image sizes; a video
+            file whose frames cannot all be decoded raises when iterated, naming the first lost frame.
     """
     path = Path(source)
     if not path.exists():
@@ -86,7 +119,9 @@ def open_frames(source: str | os.PathLike[str], *, size: tuple[int, int] | None 
         return _open_y4m(path)
     if path.suffix.lower() == ".yuv":
         return _open_raw(path, size, pix_fmt or "yuv420p", rate)
-    return _open_container(path)
+    src = _open_container(path)
+    src.skip_corrupt = skip_corrupt
+    return src
 
 
 # -- image folders ----------------------------------------------------------------------------------
@@ -100,7 +135,7 @@ def _open_images(path: Path, fps: Fraction) -> FrameSource:
         with Image.open(files[0]) as im:
             w, h = im.size
     except Exception as exc:
-        raise InputError(f"cannot read frame {files[0]}: {exc}") from exc
+        raise InputError(f"cannot read frame {files[0]}: {error_text(exc)}") from exc
     src = FrameSource(path, w, h, fps, len(files), "images")
     src._files = files  # type: ignore[attr-defined]
     return src
@@ -132,7 +167,7 @@ def _frame_bytes(pix_fmt: str, w: int, h: int) -> int:
 
 def _open_raw(path: Path, size: tuple[int, int] | None, pix_fmt: str, fps: Fraction) -> FrameSource:
     if size is None:
-        raise InputError(f"raw video {path.name} needs its frame size (--size WxH) and pixel format (--pix-fmt)")
+        raise InputError(f"raw video {path.name} needs its frame size (--size WxH) and pixel format (--in-pix-fmt)")
     w, h = (int(v) for v in size)
     if w <= 0 or h <= 0:
         raise InputError(f"raw video size must be positive, got {w}x{h}")
@@ -142,7 +177,7 @@ def _open_raw(path: Path, size: tuple[int, int] | None, pix_fmt: str, fps: Fract
     total = path.stat().st_size
     if total == 0 or total % fb:
         raise InputError(f"raw video {path.name}: {total} bytes is not a whole number of {w}x{h} {pix_fmt} frames "
-                         f"({fb} bytes each) — truncated file, or wrong --size/--pix-fmt")
+                         f"({fb} bytes each) — truncated file, or wrong --size/--in-pix-fmt")
     src = FrameSource(path, w, h, fps, total // fb, "raw", pix_fmt)
     src._offsets = [i * fb for i in range(total // fb)]  # type: ignore[attr-defined]
     return src
@@ -234,6 +269,9 @@ def _open_container(path: Path) -> FrameSource:
         with av.open(os.fspath(path)) as c:
             if not c.streams.video:
                 raise InputError(f"{path.name} has no video stream")
+            if c.format.name == "image2" or c.format.name.endswith("_pipe"):
+                raise InputError(f"{path.name} is a still image ({c.format.name.removesuffix('_pipe')}), not a video "
+                                 "(wrong extension?); give a folder of image frames")
             st = c.streams.video[0]
             w, h = st.codec_context.width, st.codec_context.height
             avg = st.average_rate
@@ -243,7 +281,7 @@ def _open_container(path: Path) -> FrameSource:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"cannot read video {path.name}: {type(exc).__name__}: {exc}") from exc
+        raise InputError(f"cannot read video {path.name}: {error_text(exc)}") from exc
     if not w or not h:
         raise InputError(f"{path.name}: the video stream has no frame size")
     fps = Fraction(avg) if avg else Fraction(base) if base else Fraction(25)
@@ -259,9 +297,11 @@ def _open_container(path: Path) -> FrameSource:
 def _iter_container(src: FrameSource) -> Iterator[np.ndarray]:
     import av
 
+    src.report = DecodeReport()
     try:
         with av.open(os.fspath(src.path)) as c:
-            for frame in c.decode(c.streams.video[0]):
+            for frame in decode_checked(c, c.streams.video[0], name=src.path.name, error=InputError,
+                                        skip_corrupt=src.skip_corrupt, report=src.report):
                 arr = frame.to_ndarray(format="rgb24")
                 if arr.shape[:2] != (src.height, src.width):
                     raise InputError(f"{src.path.name}: frame size changed mid-stream to {arr.shape[1]}x{arr.shape[0]}")
@@ -269,4 +309,78 @@ def _iter_container(src: FrameSource) -> Iterator[np.ndarray]:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"{src.path.name}: cannot decode video ({type(exc).__name__}: {exc}) — corrupt or truncated?") from exc
+        raise InputError(f"{src.path.name}: cannot decode video ({error_text(exc)}) — corrupt or truncated?") from exc
+
+
+# -- checked decoding (shared with neuralwrap.codecs.video) ------------------------------------------
+def decode_checked(container: Any, stream: Any, *, name: str, error: type[Exception] = InputError,
+                   skip_corrupt: bool = False, report: DecodeReport | None = None) -> Iterator[Any]:
+    """Decode ``stream`` of an open PyAV ``container`` packet by packet → its good ``av.VideoFrame`` s.
+
+    A frame is lost when the decoder fails on its data, flags it corrupt, or drops it silently (its packet's
+    timestamp never comes out), or when the container declares more frames than it holds. Losses are found
+    by the end of the stream; then, unless ``skip_corrupt``, ``error`` is raised naming the lost frame indices
+    (in presentation order) and the decoder's message. ``report`` (filled as decoding goes) has the counts.
+    """
+    rep = report if report is not None else DecodeReport()
+    expected: list[int | None] = []  # pts of every packet that should give a frame
+    good: list[int | None] = []  # pts of every frame delivered
+    packets = 0
+    for packet in _packets(container, stream, rep):
+        if packet is not None and packet.size:
+            packets += 1
+            if not packet.is_discard:  # the decoder drops the frames of discarded (edit list) packets
+                expected.append(packet.pts)
+        try:
+            frames = stream.codec_context.decode(packet)
+        except Exception as exc:  # av.error.InvalidDataError and friends: the packet's frame(s) are lost
+            rep.errors.append(error_text(exc))
+            continue
+        for frame in frames:
+            if frame.is_corrupt:
+                rep.errors.append(f"decoder flagged the frame at pts {frame.pts} corrupt")
+                continue
+            good.append(frame.pts)
+            rep.frames += 1
+            yield frame
+    rep.expected = len(expected) + max(0, int(stream.frames or 0) - packets)
+    rep.lost = _lost_indices(expected, good, rep.expected)
+    if rep.lost and not skip_corrupt:
+        shown = ", ".join(map(str, rep.lost[:10])) + (", …" if len(rep.lost) > 10 else "")
+        why = f"; decoder said: {rep.errors[-1]}" if rep.errors else ""
+        raise error(f"{name}: frame{'s' if len(rep.lost) > 1 else ''} {shown} of {rep.expected} could not be decoded "
+                    f"(corrupt or truncated data{why}); --skip-corrupt (skip_corrupt=True) skips them")
+    if rep.errors and not rep.lost:
+        log.warning("%s: decoder errors but no frame lost (%s)", name, rep.errors[-1])
+    elif rep.lost:
+        log.warning("%s: skipped %d corrupt frame(s) of %d: %s", name, len(rep.lost), rep.expected, rep.lost)
+
+
+def _packets(container: Any, stream: Any, rep: DecodeReport) -> Iterator[Any]:
+    """The stream's packets; a demuxer error (truncated or corrupt file) ends them with a flush (None)."""
+    demux = container.demux(stream)
+    while True:
+        try:
+            yield next(demux)
+        except StopIteration:
+            return
+        except Exception as exc:
+            rep.errors.append(error_text(exc))
+            yield None
+            return
+
+
+def _lost_indices(expected: list[int | None], good: list[int | None], total: int) -> list[int]:
+    """Presentation indices of the ``expected`` timestamps that ``good`` lacks (by count when timestamps are
+    missing), plus the indices past the packets up to the declared ``total``."""
+    if None in expected or None in good:
+        lost = list(range(len(good), len(expected)))
+    else:
+        left = Counter(good)
+        lost = []
+        for i, pts in enumerate(sorted(expected)):  # type: ignore[type-var]
+            if left[pts]:
+                left[pts] -= 1
+            else:
+                lost.append(i)
+    return lost + list(range(len(expected), total))

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from neuralwrap.errors import InputError
+from neuralwrap.io.images import error_text
 
 __all__ = ["IMAGE_SUFFIXES", "PhotoInfo", "scan_photos"]
 
@@ -45,7 +46,7 @@ def scan_photos(folder: str | os.PathLike[str], *, min_side: int = 64) -> list[P
     """List and check the photos of ``folder`` (not recursive), sorted by name.
 
     Files whose suffix is not an image suffix are ignored (logged). Raises :class:`InputError` with
-    one message naming every problem: folder missing, no photos, files with an image suffix that do
+    one (one-line) message naming every problem: folder missing, no photos, files with an image suffix that do
     not decode, identical files (same SHA-256), photos whose shorter side is below ``min_side`` px.
     """
     root = Path(folder)
@@ -62,7 +63,7 @@ def scan_photos(folder: str | os.PathLike[str], *, min_side: int = 64) -> list[P
     infos, problems = _check_each(photos, min_side)
     problems += _duplicates(infos)
     if problems:
-        raise InputError(f"cannot use the photos in {root}:\n  " + "\n  ".join(problems))
+        raise InputError(f"cannot use the photos in {root}: " + "; ".join(problems))
     return infos
 
 
@@ -73,7 +74,7 @@ def _check_each(photos: list[Path], min_side: int) -> tuple[list[PhotoInfo], lis
         try:
             w, h = _probe(p)
         except (UnidentifiedImageError, OSError, ValueError) as exc:
-            problems.append(f"{p.name}: not a readable image ({type(exc).__name__}: {exc})")
+            problems.append(f"{p.name}: not a readable image ({error_text(exc)})")
             continue
         if min(w, h) < min_side:
             problems.append(f"{p.name}: too small ({w}x{h}; the shorter side must be >= {min_side} px)")

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from neuralwrap.errors import InputError, NeuralwrapError
+from neuralwrap.io.images import error_text
 
 __all__ = ["PERSON", "TRANSIENT_CLASSES", "VOC_LABELS", "DeepLabSegmenter", "SegmenterUnavailable", "mask_iou"]
 
@@ -54,7 +55,7 @@ class DeepLabSegmenter:
             self._it = Interpreter(model_path=str(path), num_threads=num_threads)
             self._it.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
-            raise SegmenterUnavailable(f"cannot load {path} with ai-edge-litert: {exc}") from exc
+            raise SegmenterUnavailable(f"cannot load {path} with ai-edge-litert: {error_text(exc)}") from exc
         self._in = self._it.get_input_details()[0]
         self._out = self._it.get_output_details()[0]
         self.size = int(self._in["shape"][1])

@@ -48,6 +48,7 @@ from neuralwrap.rerender.capture.masks import (
 from neuralwrap.rerender.capture.sfm import SfmOptions, load_sparse, run_sfm, undistort
 from neuralwrap.rerender.capture.splat import splat_points
 from neuralwrap.rerender.dataset import Frame, write_frame, write_index
+from neuralwrap.resources import default_data
 
 __all__ = ["STEPS", "CaptureConfig", "Progress", "default_model_path", "run_capture"]
 
@@ -61,8 +62,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def default_model_path() -> Path:
-    """``<repo>/../shared/data/models/deeplabv3_mnv2_pascal_quant.tflite`` (may not exist)."""
-    return Path(__file__).resolve().parents[4].parent / "shared" / "data" / "models" / "deeplabv3_mnv2_pascal_quant.tflite"
+    """``models/deeplabv3_mnv2_pascal_quant.tflite`` under the data folder (``$NEURALWRAP_DATA``, ./shared/data or
+    ../shared/data); the path under ../shared/data when none has it (it may not exist)."""
+    name = "models/deeplabv3_mnv2_pascal_quant.tflite"
+    return default_data(name) or Path.cwd().parent / "shared" / "data" / name
 
 
 @dataclass
@@ -128,12 +131,16 @@ def run_capture(photos_dir: str | os.PathLike[str], work_dir: str | os.PathLike[
                 config: CaptureConfig | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Run (or resume) the whole capture; returns the summary also written to ``WORK_DIR/capture.json``.
 
-    Raises :class:`InputError` for bad photos (before writing anything) or when SfM registers < 3 photos.
+    Raises :class:`InputError` for bad photos or fewer than ``config.sfm.min_registered`` of them (before writing
+    anything), or when SfM registers fewer than that.
     """
     cfg = config or CaptureConfig()
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("device 'cuda' was requested but no CUDA GPU is available")
     photos = scan_photos(photos_dir, min_side=cfg.min_side)
+    if len(photos) < cfg.sfm.min_registered:
+        raise InputError(f"{photos_dir} holds {len(photos)} usable photo(s); structure from motion needs at least "
+                         f"{cfg.sfm.min_registered} overlapping photos of the scene")
     src, work = Path(photos_dir), Path(work_dir)
     created = not work.exists()
     work.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,14 +183,30 @@ def run_sfm(image_dir: str | os.PathLike[str], names: list[str], out_dir: str | 
     log.info("SfM: %s matching", how)
     _match(pc, db, how, o)
     best: dict[int, Any] = {}
-    for trial in range(max(1, o.mapping_trials)):
-        log.info("SfM: incremental mapping (trial %d, %s)", trial + 1, "relaxed" if trial else "strict")
-        models = _map(pc, db, image_dir, out / f"models{trial}", o, o.seed + trial, relaxed=trial > 0)
-        if _num_reg(models) > _num_reg(best):
-            best = models
-        if _num_reg(best) == len(names):
-            break
+    with _colmap_errors_hidden(pc):
+        for trial in range(max(1, o.mapping_trials)):
+            log.info("SfM: incremental mapping (trial %d, %s)", trial + 1, "relaxed" if trial else "strict")
+            models = _map(pc, db, image_dir, out / f"models{trial}", o, o.seed + trial, relaxed=trial > 0)
+            if _num_reg(models) > _num_reg(best):
+                best = models
+            if _num_reg(best) == len(names):
+                break
     return _pick_model(best, names, out, how, o)
+
+
+@contextlib.contextmanager
+def _colmap_errors_hidden(pc: Any) -> Iterator[None]:
+    """Hide COLMAP's own ERROR log lines while mapping (e.g. "Failed to create any sparse model"): a failed
+    mapping becomes one :class:`InputError` in :func:`_pick_model`. Shown when this module logs at INFO (-v)."""
+    if log.isEnabledFor(logging.INFO):
+        yield
+        return
+    old = pc.logging.minloglevel
+    pc.logging.minloglevel = max(old, 3)
+    try:
+        yield
+    finally:
+        pc.logging.minloglevel = old
 
 
 def _num_reg(models: dict[int, Any]) -> int:
