@@ -154,7 +154,7 @@ def test_eval_errors(work, tmp_path, capsys):
     assert "photo_000.png" in capsys.readouterr().err  # unknown name lists valid ones
     assert main(["eval", str(work), "--model", str(model), "--holdout", "photo_002", "--out", str(tmp_path)]) == 2
     assert "trained on" in capsys.readouterr().err  # a training photo is not a held-out photo
-    assert main(["eval", str(tmp_path), "--model", str(model), "--out", str(tmp_path)]) == 2
+    assert main(["eval", str(tmp_path), "--model", str(model), "--out", str(tmp_path / "out")]) == 2
     assert "dataset.json" in capsys.readouterr().err
     with pytest.raises(InputError, match="clash"):
         evaluate_rerender(work, {"point": load_rerenderer(model)}, tmp_path)

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,10 @@ def load_rerenderer(path_or_dir: PathLike, device: str | torch.device = "cpu") -
 
 
 # ----------------------------------------------------------------------------------------- scene
+#: largest point half-size (pixels) a scene file may ask for (a crafted value would make every render crawl)
+MAX_SPLAT_RADIUS = 16
+
+
 @dataclass
 class SceneBundle:
     """A trained scene, ready to render novel views (no capture or photos needed)."""
@@ -141,12 +146,21 @@ def load_scene_bundle(path: PathLike) -> SceneBundle:
     missing, corrupt or of another format version."""
     meta, t = _read(path, "scene", "rerender-scene")
     try:
+        if not isinstance(meta.get("codes"), dict) or not isinstance(meta.get("cameras"), list):
+            raise InputError("'codes' must be an object and 'cameras' a list")
         cameras = {c["name"]: PinholeCamera.from_dict(c) for c in meta["cameras"]}
         codes = {k: np.asarray(v, dtype=np.float32) for k, v in meta["codes"].items()}
+        if any(c.ndim != 1 or not np.all(np.isfinite(c)) for c in codes.values()):
+            raise InputError("every appearance code must be a finite list of numbers")
+        depth_scale, radius = float(meta["depth_scale"]), meta.get("splat_radius", 1)
+        if not math.isfinite(depth_scale) or depth_scale <= 0:
+            raise InputError(f"'depth_scale' must be a finite number > 0, got {meta['depth_scale']!r}")
+        if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_SPLAT_RADIUS:
+            raise InputError(f"'splat_radius' must be an integer in 0..{MAX_SPLAT_RADIUS}, got {radius!r}")
         return SceneBundle(points=t["xyz"].numpy(), colors=t["rgb"].numpy(),
                            normals=t["normals"].float().numpy() if "normals" in t else None, cameras=cameras,
-                           codes=codes, depth_scale=float(meta["depth_scale"]),
-                           splat_radius=int(meta.get("splat_radius", 1)), holdout=list(meta.get("holdout", [])),
-                           highlights=dict(meta.get("highlights", {})), meta=dict(meta.get("meta", {})))
-    except (KeyError, TypeError, InputError) as exc:
+                           codes=codes, depth_scale=depth_scale, splat_radius=radius,
+                           holdout=list(meta.get("holdout", [])), highlights=dict(meta.get("highlights", {})),
+                           meta=dict(meta.get("meta", {})))
+    except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
         raise CheckpointError(f"{path}: bad scene bundle: {exc}") from exc

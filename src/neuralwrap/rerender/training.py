@@ -8,16 +8,17 @@
       stage 3  finetune:   generator + encoder + discriminator jointly
       export   EMA generator + encoder ─► OUT_DIR/model.{safetensors,json}
 
-Each stage is one :class:`~neuralwrap.train.Trainer` run in ``OUT_DIR/stageN_*`` (checkpoints, ``tb/``,
-``train_log.csv``); a finished stage leaves ``done.json``. Re-running the same call resumes: finished
-stages are skipped (their weights reloaded), the interrupted one continues from its last checkpoint.
+Each stage is one :class:`~neuralwrap.train.Trainer` run in ``OUT_DIR/stageN_*`` (checkpoints every
+``ckpt_every`` steps and every ``ckpt_seconds`` of wall time, ``tb/``, ``train_log.csv``); a stage that
+reached its steps leaves ``done.json``. Re-running the same call resumes: finished stages are skipped (their
+weights reloaded), the interrupted one continues from its last checkpoint, then the later ones run.
 Under ``torchrun`` every rank runs this same function (gradients are averaged over ranks by hand, since
 the GAN step makes two backward passes; rank 0 writes files).
 
-With ``max_seconds`` the budget is shared among the stages still to run (in proportion to their step
-counts, stage 1 steps counted at 1/4 as they are much cheaper); a stage cut short by its share is
-recorded as ``truncated`` in its ``done.json`` and counts as finished, so a budgeted run always ends with
-an exported model.
+``max_seconds`` is the wall budget of the whole call, counted from its start (data and VGG loading and
+per-stage setup included) and checked before every step: once spent, the running stage stops with a
+checkpoint (it is *not* done), the later stages do not start, and the model exported to ``OUT_DIR/model``
+is the current, unfinished one (``summary["complete"]`` is False); re-running the same call continues.
 
 Example::
 
@@ -67,12 +68,15 @@ from neuralwrap.train import (
     Hook,
     TrainConfig,
     Trainer,
+    all_reduce_mean,
+    init_distributed,
     latest_checkpoint,
     load_checkpoint,
+    read_checkpoint_meta,
 )
 
-__all__ = ["STAGES", "RerenderTrainConfig", "appearance_diagnostics", "build_scene_bundle", "color_jitter", "compute_codes", "load_training_frames",
-           "require_capture", "train_rerenderer"]
+__all__ = ["STAGES", "RerenderTrainConfig", "appearance_diagnostics", "build_scene_bundle", "color_jitter", "compute_codes",
+           "load_training_frames", "require_capture", "stage_progress", "train_rerenderer"]
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +149,14 @@ class RerenderTrainConfig:
     device: str = "cpu"
     """``cpu``, ``cuda`` or ``cuda:N`` (CUDA without a GPU raises InputError)."""
     max_seconds: float | None = None
-    """Wall-clock budget of the whole call (shared among stages, see module docstring); None = no limit."""
+    """Wall-clock budget of the whole call in seconds (see the module docstring); None = no limit."""
     log_every: int = 10
     """Average logged scalars over this many steps (TensorBoard + CSV)."""
     ckpt_every: int = 100
-    """Checkpoint every this many steps of a stage (and at its end)."""
+    """Checkpoint every this many steps of a stage (and at its end; 0 = by time and at the end only)."""
+    ckpt_seconds: float = 120.0
+    """Also checkpoint once this many wall-clock seconds have passed since the stage's last checkpoint
+    (0 = by steps only): a killed run loses at most about this much work."""
     progress: bool = True
     """tqdm progress bars (rank 0)."""
     tensorboard: bool = True
@@ -166,6 +173,8 @@ class RerenderTrainConfig:
               "loss weights must be >= 0": min(self.w_gan, self.w_vgg, self.w_l1) >= 0,
               "ema_decay must be in [0, 1)": 0 <= self.ema_decay < 1,
               "color_jitter must be >= 0": self.color_jitter >= 0,
+              "ckpt_every, ckpt_seconds and max_seconds must be >= 0":
+                  min(self.ckpt_every, self.ckpt_seconds, 0 if self.max_seconds is None else self.max_seconds) >= 0,
               "code_from_half must be in [0, 1]": 0 <= self.code_from_half <= 1}
         bad = [m for m, good in ok.items() if not good]
         if bad:
@@ -396,45 +405,71 @@ def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
         atomic_write_bytes(path, json.dumps(doc, indent=1).encode())
 
 
-def _stage_done(stage_dir: Path) -> dict[str, Any] | None:
+def _stage_done(stage_dir: Path, steps: int) -> dict[str, Any] | None:
+    """The ``done.json`` record of a stage that reached ``steps`` steps, else None (an older version's record of
+    a stage cut short by the time budget is not done: the stage resumes)."""
     p = stage_dir / "done.json"
-    return json.loads(p.read_text()) if p.is_file() else None
+    if not p.is_file():
+        return None
+    record = json.loads(p.read_text())
+    return record if int(record.get("steps", 0)) >= steps else None
 
 
-def _engine_config(tcfg: RerenderTrainConfig, stage_dir: Path, steps: int, budget: float | None, ema: bool,
-                   batch_size: int) -> TrainConfig:
+def _checkpoint_step(stage_dir: Path) -> int:
+    """Step of the newest checkpoint in ``stage_dir`` (0 = none)."""
+    path = latest_checkpoint(stage_dir)
+    return 0 if path is None else int(read_checkpoint_meta(path)["step"])
+
+
+def stage_progress(out_dir: str | os.PathLike[str]) -> dict[str, int]:
+    """Steps reached so far by each stage that has a checkpoint under ``out_dir`` (what a re-run resumes from)."""
+    steps = {name: _checkpoint_step(Path(out_dir) / name) for name in STAGES}
+    return {name: n for name, n in steps.items() if n > 0}
+
+
+def _engine_config(tcfg: RerenderTrainConfig, stage_dir: Path, steps: int, ema: bool, batch_size: int) -> TrainConfig:
     return TrainConfig(steps=steps, batch_size=batch_size, lr=tcfg.lr, seed=tcfg.seed, device=tcfg.device,
-                       log_every=tcfg.log_every, ckpt_every=tcfg.ckpt_every, out_dir=str(stage_dir),
-                       ema_decay=tcfg.ema_decay if ema else None, keep_checkpoints=2, progress=tcfg.progress,
-                       tensorboard=tcfg.tensorboard, max_seconds=budget)
+                       log_every=tcfg.log_every, ckpt_every=tcfg.ckpt_every, ckpt_seconds=tcfg.ckpt_seconds,
+                       out_dir=str(stage_dir), ema_decay=tcfg.ema_decay if ema else None, keep_checkpoints=2,
+                       progress=tcfg.progress, tensorboard=tcfg.tensorboard, max_seconds=tcfg.max_seconds)
 
 
 def _adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     return torch.optim.Adam([p for p in params if p.requires_grad], lr=lr, betas=betas)
 
 
-class _Budget:
-    """Shares ``total`` seconds among the remaining stages in proportion to their weights."""
+@dataclass
+class _Clock:
+    """The wall budget of one :func:`train_rerenderer` call: ``total`` seconds (None = no limit) from ``t0``
+    (:func:`time.monotonic`)."""
 
-    def __init__(self, total: float | None, weights: dict[str, float]) -> None:
-        self.total, self.weights, self.t0 = total, dict(weights), time.monotonic()
+    t0: float
+    total: float | None
+    device: torch.device
 
-    def share(self, stage: str) -> float | None:
+    def spent(self) -> bool:
+        """True once the budget is spent; all ranks agree (one all-reduce when distributed)."""
         if self.total is None:
-            return None
-        left = max(self.total - (time.monotonic() - self.t0), 1.0)
-        rest = sum(w for s, w in self.weights.items() if STAGES.index(s) >= STAGES.index(stage))
-        return left * self.weights[stage] / max(rest, 1e-9)
+            return False
+        late = torch.tensor([float(time.monotonic() - self.t0 >= self.total)], device=self.device)
+        return bool(all_reduce_mean(late).item() > 0)
+
+
+def _cut_before(stage_dir: Path, steps: int) -> dict[str, Any]:
+    """Record of a stage the time budget stopped before it started in this call."""
+    return {"steps": _checkpoint_step(stage_dir), "target_steps": steps, "truncated": True, "seconds": 0.0, "logs": {}}
 
 
 def _run_stage(trainer: Trainer, stage_dir: Path, steps: int) -> dict[str, Any]:
+    """Fit one stage; ``done.json`` only once it reached ``steps`` (a stage cut by the budget resumes later)."""
     t0 = time.monotonic()
     logs = trainer.fit()
-    done = {"steps": trainer.step, "target_steps": steps, "truncated": trainer.step < steps,
-            "seconds": round(time.monotonic() - t0, 1), "logs": logs}
-    _write_json(stage_dir / "done.json", done)
+    record = {"steps": trainer.step, "target_steps": steps, "truncated": trainer.step < steps,
+              "seconds": round(time.monotonic() - t0, 1), "logs": logs}
+    if not record["truncated"]:
+        _write_json(stage_dir / "done.json", record)
     _barrier()
-    return done
+    return record
 
 
 def _reload(stage_dir: Path, modules: dict[str, nn.Module]) -> None:
@@ -445,13 +480,15 @@ def _reload(stage_dir: Path, modules: dict[str, nn.Module]) -> None:
 
 
 def _stage1(rr: Rerenderer, data: tuple[Tensor, Tensor], perc: PerceptualLoss, tcfg: RerenderTrainConfig,
-            out: Path, budget: _Budget, hooks: Sequence[Hook]) -> dict[str, Any]:
+            out: Path, clock: _Clock, hooks: Sequence[Hook]) -> dict[str, Any]:
     stage_dir = out / STAGES[0]
     wrapper = _EncoderStage(rr)
-    done = _stage_done(stage_dir)
+    done = _stage_done(stage_dir, tcfg.steps_appearance)
     if done is not None:
         _reload(stage_dir, {"model": wrapper})
         return done
+    if clock.spent():
+        return _cut_before(stage_dir, tcfg.steps_appearance)
     buffers, photos = data
     dmat = style_distances(gram_features(perc.vgg, photos.to(tcfg.device))).cpu()
     ds = _Triplets(buffers, photos, dmat, tcfg.style_positive_frac, tcfg.flip, None)  # whole photos: style is global
@@ -465,10 +502,10 @@ def _stage1(rr: Rerenderer, data: tuple[Tensor, Tensor], perc: PerceptualLoss, t
         spread = codes.detach().flatten(0, 1).std(dim=0).mean()  # per-dimension std over the batch's codes
         return loss, {"dist_gap": float(gap.detach()), "code_std": float(spread)}
 
-    cfg = _engine_config(tcfg, stage_dir, tcfg.steps_appearance, budget.share(STAGES[0]), ema=False,
-                         batch_size=tcfg.batch_size_appearance)
+    cfg = _engine_config(tcfg, stage_dir, tcfg.steps_appearance, ema=False, batch_size=tcfg.batch_size_appearance)
     trainer = Trainer(wrapper, loss_fn, ds, cfg, optimizer_factory=lambda m: _adam(m.parameters(), tcfg.lr_appearance, tcfg.betas),
-                      hooks=hooks, model_config={"rerender": rr.config.to_dict(), "stage": STAGES[0]})
+                      hooks=hooks, model_config={"rerender": rr.config.to_dict(), "stage": STAGES[0]},
+                      started_at=clock.t0)
     try:
         return _run_stage(trainer, stage_dir, tcfg.steps_appearance)
     finally:
@@ -493,8 +530,10 @@ def _calibrate_codes(rr: Rerenderer, buffers: Tensor, photos: Tensor, device: st
 
 
 def _gan_stage(stage: int, gan: _GanStage, ds: Dataset, perc: PerceptualLoss | None, tcfg: RerenderTrainConfig,
-               out: Path, budget: _Budget, hooks: Sequence[Hook], ema_init: nn.Module | None) -> tuple[dict[str, Any], nn.Module]:
-    """Run stage 2 (``stage=1``) or 3 (``stage=2``); returns its record and the EMA container."""
+               out: Path, clock: _Clock, hooks: Sequence[Hook],
+               ema_init: nn.Module | None) -> tuple[dict[str, Any], nn.Module | None]:
+    """Run stage 2 (``stage=1``) or 3 (``stage=2``); returns its record and the EMA container (``ema_init`` when
+    the time budget was spent before the stage started)."""
     name = STAGES[stage]
     stage_dir = out / name
     steps = tcfg.steps_rerender if stage == 1 else tcfg.steps_finetune
@@ -502,11 +541,13 @@ def _gan_stage(stage: int, gan: _GanStage, ds: Dataset, perc: PerceptualLoss | N
     rr = gan.rerenderer
     if rr.encoder is not None:
         rr.encoder.requires_grad_(train_encoder)
-    done = _stage_done(stage_dir)
-    ema_copy = _copy_module(gan)
+    done = _stage_done(stage_dir, steps)
     if done is not None:
+        ema_copy = _copy_module(gan)
         _reload(stage_dir, {"model": gan, "ema": ema_copy})
         return done, ema_copy
+    if clock.spent():
+        return _cut_before(stage_dir, steps), ema_init
 
     def factory(m: nn.Module) -> dict[str, torch.optim.Optimizer]:
         g = list(m.rerenderer.generator.parameters())
@@ -518,9 +559,9 @@ def _gan_stage(stage: int, gan: _GanStage, ds: Dataset, perc: PerceptualLoss | N
         gen = torch.optim.Adam(groups, lr=tcfg.lr, betas=tcfg.betas)
         return {"gen": gen, "disc": _adam(m.disc.parameters(), tcfg.lr_disc, tcfg.betas)}
 
-    cfg = _engine_config(tcfg, stage_dir, steps, budget.share(name), ema=True, batch_size=tcfg.batch_size)
+    cfg = _engine_config(tcfg, stage_dir, steps, ema=True, batch_size=tcfg.batch_size)
     trainer = _GanTrainer(gan, _no_loss, ds, cfg, optimizer_factory=factory, hooks=hooks,
-                          model_config={"rerender": rr.config.to_dict(), "stage": name})
+                          model_config={"rerender": rr.config.to_dict(), "stage": name}, started_at=clock.t0)
     trainer.setup(perc, tcfg, train_encoder)
     assert trainer.ema is not None
     if ema_init is not None:
@@ -542,15 +583,18 @@ def _copy_module(m: nn.Module) -> nn.Module:
 # ------------------------------------------------------------------------------------------ main
 def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], cfg: RerenderConfig,
                      train_cfg: RerenderTrainConfig, *, hooks: Sequence[Hook] = (),
-                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                     progress: Callable[[str], None] | None = None, started_at: float | None = None) -> dict[str, Any]:
     """Train (or resume) the three stages on ``WORK_DIR/dataset``; export the EMA model to ``OUT_DIR/model.*``.
 
     ``cfg.depth_scale`` is replaced by the median training depth. ``hooks`` go to every stage's Trainer
-    (``hook(trainer, step)``). ``progress(stage_name)`` is called as each stage starts. Returns
-    ``{"stages": {name: done record}, "config": model config, "train_names", "holdout", "model": path,
-    "seconds"}`` (also written to ``OUT_DIR/summary.json``).
+    (``hook(trainer, step)``). ``progress(stage_name)`` is called as each stage starts. ``started_at``: the
+    :func:`time.monotonic` time the ``max_seconds`` budget counts from (default: now). Returns
+    ``{"stages": {name: record}, "complete": all stages reached their steps, "config": model config,
+    "train_names", "holdout", "appearance", "model": path, "seconds"}`` (also written to ``OUT_DIR/summary.json``);
+    a record has ``steps``, ``target_steps``, ``truncated`` (stopped by the budget), ``seconds`` and ``logs``.
     """
-    t0 = time.monotonic()
+    t0 = time.monotonic() if started_at is None else started_at
+    clock = _Clock(t0, train_cfg.max_seconds, init_distributed(train_cfg.device).device)
     vgg_side = min(train_cfg.crop or cfg.size) // train_cfg.vgg_downsample
     if train_cfg.w_vgg > 0 and vgg_side < 18:
         raise InputError(f"the VGG loss needs images of at least 18 px after cropping and vgg_downsample "
@@ -574,33 +618,34 @@ def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     use_app = cfg.use_appearance and train_cfg.steps_appearance > 0
     need_vgg = use_app or train_cfg.w_vgg > 0
     perc = PerceptualLoss(device=train_cfg.device) if need_vgg else None
-    budget = _Budget(train_cfg.max_seconds, {STAGES[0]: 0.25 * train_cfg.steps_appearance * use_app,
-                                             STAGES[1]: train_cfg.steps_rerender, STAGES[2]: train_cfg.steps_finetune})
     records: dict[str, Any] = {}
     if use_app:
         progress and progress(STAGES[0])
         assert perc is not None
-        records[STAGES[0]] = _stage1(rr, (buffers, photos), perc, train_cfg, out, budget, hooks)
-    if cfg.use_appearance and cfg.code_norm:
+        records[STAGES[0]] = _stage1(rr, (buffers, photos), perc, train_cfg, out, clock, hooks)
+    complete = not any(r["truncated"] for r in records.values())
+    if complete and cfg.use_appearance and cfg.code_norm:
         _calibrate_codes(rr, buffers, photos, train_cfg.device)
     frames = _Frames(buffers, photos, train_cfg.flip, train_cfg.crop, train_cfg.color_jitter)
     ema: nn.Module | None = None
     for k in (1, 2):
         steps = train_cfg.steps_rerender if k == 1 else train_cfg.steps_finetune
-        if steps == 0:
+        if steps == 0 or not complete:  # a stage starts only after the previous one reached its steps
             continue
         progress and progress(STAGES[k])
-        records[STAGES[k]], ema = _gan_stage(k, gan, frames, perc, train_cfg, out, budget, hooks, ema)
+        records[STAGES[k]], ema = _gan_stage(k, gan, frames, perc, train_cfg, out, clock, hooks, ema)
+        complete = not records[STAGES[k]]["truncated"]
     final = ema.rerenderer if ema is not None else rr  # type: ignore[union-attr]
     model = Rerenderer(cfg)
     model.load_state_dict(final.state_dict())
-    diag = appearance_diagnostics(model, buffers, photos, train_cfg.device) if cfg.use_appearance else {}
+    diag = appearance_diagnostics(model, buffers, photos, train_cfg.device) if cfg.use_appearance and complete else {}
     if diag:
         log.info("appearance diagnostics: %s", diag)
-    summary = {"stages": records, "config": cfg.to_dict(), "train_names": names, "holdout": held, "appearance": diag,
-               "model": str(out / "model.safetensors"), "seconds": round(time.monotonic() - t0, 1)}
+    summary = {"stages": records, "complete": complete, "config": cfg.to_dict(), "train_names": names,
+               "holdout": held, "appearance": diag, "model": str(out / "model.safetensors"),
+               "seconds": round(time.monotonic() - t0, 1)}
     if _rank() == 0:
-        save_rerenderer(out / "model", model.cpu(), extra={"train_names": names, "holdout": held,
+        save_rerenderer(out / "model", model.cpu(), extra={"train_names": names, "holdout": held, "complete": complete,
                                                            "stages": {k: {kk: v[kk] for kk in ("steps", "truncated")}
                                                                       for k, v in records.items()}})
     _write_json(out / "summary.json", summary)
@@ -633,10 +678,12 @@ def appearance_diagnostics(model: Rerenderer, buffers: Tensor, photos: Tensor, d
 
 
 # ---------------------------------------------------------------------------------------- export
-def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], fit_steps: int = 0) -> dict[str, np.ndarray]:
+def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], fit_steps: int = 0, *,
+                  deadline: float | None = None) -> dict[str, np.ndarray]:
     """Appearance codes ``{name: (code_dim,) float32}`` of whole frames ``names`` at the model's size: the
     encoder's, then (``fit_steps > 0``) optimised on the whole photo with the generator frozen
-    (:func:`~neuralwrap.rerender.evaluate.fit_code`, NeRF-W-style per-photo embeddings)."""
+    (:func:`~neuralwrap.rerender.evaluate.fit_code`, NeRF-W-style per-photo embeddings). With ``fit_steps > 0``
+    and a ``deadline`` (:func:`time.monotonic` time), no photo's fit starts after it: :class:`TimeoutError`."""
     from neuralwrap.rerender.evaluate import fit_code
 
     if not model.config.use_appearance:
@@ -646,6 +693,8 @@ def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], 
     model.eval()
     out = {}
     for n in names:
+        if fit_steps and deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"time budget spent while fitting appearance codes ({len(out)}/{len(names)} photos)")
         f = ds[index[n]]
         buf = frame_input(f, size=model.config.size, use_semantics=model.config.use_semantics)[None].to(dev)
         photo = photo_tensor(f, size=model.config.size)[None].to(dev)
@@ -659,10 +708,11 @@ def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], 
 
 def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, holdout: Sequence[str] = (),
                        max_points: int = 150_000, seed: int = 0, splat_radius: int = 1,
-                       highlights: Mapping[str, str] | None = None, code_fit_steps: int = 0) -> SceneBundle:
+                       highlights: Mapping[str, str] | None = None, code_fit_steps: int = 0,
+                       deadline: float | None = None) -> SceneBundle:
     """Scene bundle of a capture for a trained ``model``: point cloud randomly decimated to ``max_points``,
     all registered cameras, codes of the training photos (not of ``holdout``; optimised for ``code_fit_steps``
-    on each photo, see :func:`compute_codes`), the model's depth scale."""
+    on each photo before ``deadline``, see :func:`compute_codes`), the model's depth scale."""
     ds = RerenderDataset(require_capture(work_dir))
     points_file = Path(work_dir) / "densify" / "points.npz"
     if not points_file.is_file():
@@ -673,7 +723,7 @@ def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, h
     keep = np.sort(np.random.default_rng(seed).permutation(len(xyz))[:max_points])
     _, held = _split_names(ds, holdout)
     train = [n for n in ds.names if n not in held]
-    codes = compute_codes(model, ds, train, fit_steps=code_fit_steps)
+    codes = compute_codes(model, ds, train, fit_steps=code_fit_steps, deadline=deadline)
     missing = sorted(set((highlights or {}).values()) - set(codes))
     if missing:
         raise InputError(f"highlight photos without a code (held out or unknown): {missing}")

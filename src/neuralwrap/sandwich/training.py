@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -205,7 +206,9 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     With ``app`` (:class:`~neuralwrap.sandwich.apps.AppSpec`), the data come from ``app.train_data``,
     the distortion is ``app.distortion`` and λ(q) is the RD slope of the app's anchor baseline measured
     with the real codec on training crops; ``cfg`` is usually ``app.config`` (possibly with overrides).
+    ``train_cfg.max_seconds`` counts from this call's start (data loading and calibration included).
     """
+    t0 = time.monotonic()
     ds, slope, refit_crops = _plain_setup(cfg, train_cfg, sw) if app is None else _app_setup(app, cfg, train_cfg, sw)
     log.info("%s RD slope: %s", "plain " + cfg.codec if app is None else f"app {app.name} anchor {app.anchor}", slope)
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
@@ -222,6 +225,7 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     if app is not None:
         extra["app"] = app.name
     schedule = lr_schedule_hooks(sw.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=200)
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=[hook, *schedule, *hooks], model_config=extra)
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=[hook, *schedule, *hooks], model_config=extra,
+                      started_at=t0)
     result = trainer.fit()
     return {**result, "rate_refits": hook.history}

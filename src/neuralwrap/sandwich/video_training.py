@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -407,7 +408,9 @@ class VideoTrainConfig:
 def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoTrainConfig,
                          hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> tuple[VideoSandwich, dict[str, Any]]:
     """Calibrate on real x265, then train ``cfg`` (codec "hevc") through the video proxy. Returns the model
-    and the final logs (plus the calibration); checkpoints and logs go to ``train_cfg.out_dir``."""
+    and the final logs (plus the calibration); checkpoints and logs go to ``train_cfg.out_dir``.
+    ``train_cfg.max_seconds`` counts from this call's start (the x265 calibration included)."""
+    t0 = time.monotonic()
     from neuralwrap.sandwich.data import load_photos
 
     if _pix_fmt_of(cfg) != vt.pix_fmt:
@@ -430,7 +433,7 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     extra = {"sandwich": cfg.to_dict(), "video_train": {**vars(vt)}, "rd_slope": vars(cal.slope),
              "rate_log_ratio": dict(zip(map(str, cal.qps), cal.log_ratio))}
     schedule = lr_schedule_hooks(vt.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=100)
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=[*schedule, *hooks], model_config=extra)
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=[*schedule, *hooks], model_config=extra, started_at=t0)
     result = trainer.fit()
     return model, {**result, "calibration": {"qps": cal.qps, "rd_slope": vars(cal.slope), "log_ratio": cal.log_ratio}}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +63,9 @@ class TrainConfig:
     """Average the logged scalars over this many steps, then write TensorBoard/CSV (0 = only at the end)."""
     ckpt_every: int = 1000
     """Write a checkpoint every this many steps (0 = only at the end); one is always written at the end."""
+    ckpt_seconds: float = 120.0
+    """Also write a checkpoint once this many wall-clock seconds have passed since the last one (checked after
+    every step; 0 = by steps only), so an interrupted or killed run loses at most about this much work."""
     out_dir: str = "runs/train"
     """Folder for checkpoints, ``tb/`` TensorBoard logs and ``train_log.csv``."""
     num_workers: int = 0
@@ -82,8 +87,9 @@ class TrainConfig:
     find_unused_parameters: bool = False
     """Passed to DistributedDataParallel (set True if some parameters get no gradient)."""
     max_seconds: float | None = None
-    """Wall-clock budget of this invocation in seconds: stop early (with a checkpoint) once spent;
-    a later run resumes toward ``steps``. None = no limit."""
+    """Wall-clock budget of this invocation in seconds, counted from the trainer's ``started_at`` (default: the
+    start of :meth:`Trainer.fit`) and checked before every step: once spent, stop with a checkpoint (overshoot:
+    at most one step plus that checkpoint); a later run resumes toward ``steps``. None = no limit."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -94,6 +100,8 @@ class TrainConfig:
             "num_workers must be >= 0": self.num_workers >= 0,
             "ema_decay must be None or in [0, 1)": self.ema_decay is None or 0.0 <= self.ema_decay < 1.0,
             "grad_clip must be None or > 0": self.grad_clip is None or self.grad_clip > 0,
+            "ckpt_seconds must be >= 0": self.ckpt_seconds >= 0,
+            "max_seconds must be None or >= 0": self.max_seconds is None or self.max_seconds >= 0,
         }
         failed = [msg for msg, ok in checks.items() if not ok]
         if failed:
@@ -111,6 +119,32 @@ def _to_device(obj: Any, device: torch.device) -> Any:
     return obj
 
 
+class _SigintLatch:
+    """While active (main thread, default Ctrl-C handler only), a first Ctrl-C just sets :attr:`hit`, so the loop
+    can stop at the next step boundary with a consistent checkpoint; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.hit = False
+        self._previous: Any = None
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.hit = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C seen by :class:`_SigintLatch` on some rank, agreed by all ranks at a step boundary."""
+
+
 def _default_optimizer(lr: float) -> OptimizerFactory:
     def factory(model: nn.Module) -> Optimizer:
         return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
@@ -126,11 +160,20 @@ class Trainer:
         dataset ─► InfiniteSampler(rank) ─► DataLoader ─► batch ─► loss_fn(model, batch, step)
             ─► backward (DDP all-reduce) ─► clip ─► optimizer(s).step ─► EMA ─► hooks
             ─► every log_every: mean over steps and ranks ─► tqdm / TensorBoard / train_log.csv
-            ─► every ckpt_every and at the end: checkpoint (rank 0) ─► resume picks it up
+            ─► every ckpt_every steps, every ckpt_seconds of wall time, at the end (steps done, max_seconds
+               spent) and on Ctrl-C: checkpoint (rank 0) ─► resume picks it up
+
+    Ctrl-C (SIGINT in the main thread) is honoured at the next step boundary: the trainer writes a checkpoint,
+    then raises :class:`KeyboardInterrupt` (a second Ctrl-C interrupts at once, without a checkpoint). A
+    ``KeyboardInterrupt`` raised by a hook also checkpoints the steps done before it propagates.
 
     Attributes hooks may use: ``model`` (DDP-wrapped when distributed), ``unwrapped`` (the plain
     module), ``optimizers`` (name → optimizer; ``optimizer`` is the first), ``ema``, ``dist``
-    (:class:`DistInfo`), ``step``, ``logs`` (last averaged scalars), ``config``, ``out_dir``.
+    (:class:`DistInfo`), ``step``, ``logs`` (last averaged scalars), ``config``, ``out_dir``,
+    ``out_of_time`` (True once ``max_seconds`` stopped the last :meth:`fit`).
+
+    ``started_at``: the :func:`time.monotonic` time from which ``config.max_seconds`` counts (pass the start of
+    the command so that setup before :meth:`fit` is inside the budget; default: the start of :meth:`fit`).
 
     Override :meth:`train_step` for schemes the default single-loss step does not cover (e.g. GAN
     alternating updates). The loss function must call ``model(...)`` (the wrapped forward) so DDP
@@ -147,8 +190,10 @@ class Trainer:
         hooks: Sequence[Hook] = (),
         model_config: Mapping[str, Any] | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        started_at: float | None = None,
     ) -> None:
         self.config = config
+        self.started_at = started_at
         self.loss_fn, self.dataset, self.hooks = loss_fn, dataset, list(hooks)
         self.model_config = dict(model_config or {})
         self.collate_fn = collate_fn
@@ -170,6 +215,10 @@ class Trainer:
         self._count = 0
         self._writer: Any = None
         self._csv_fields: list[str] | None = None
+        self.out_of_time = False
+        self._saved_step: int | None = None  # step of the newest checkpoint on disk (None: none this run)
+        self._last_save = time.monotonic()
+        self._busy = False  # inside a step or a checkpoint write: a KeyboardInterrupt then cannot checkpoint
 
     @property
     def optimizer(self) -> Optimizer:
@@ -195,9 +244,12 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Train up to ``config.steps`` (resuming if possible); return the last averaged logs."""
         cfg = self.config
+        t0 = time.monotonic() if self.started_at is None else self.started_at
+        self.out_of_time, self._busy = False, False
         seed_everything(cfg.seed + self.dist.rank)
         start = self._resume()
         self.step = start
+        self._saved_step = start if start > 0 else None
         if start >= cfg.steps and start > 0:
             return dict(self.logs)
         self.model.train()
@@ -205,21 +257,35 @@ class Trainer:
         self._open_outputs(start)
         bar = tqdm(total=cfg.steps, initial=start, desc="train", dynamic_ncols=True,
                    disable=not (cfg.progress and self.dist.is_main))
-        t_start = time.monotonic()
+        self._last_save = time.monotonic()
         try:
-            for step in range(start, cfg.steps):
-                if cfg.max_seconds is not None and step > start and self._out_of_time(t_start, step - start):
-                    log.info("time budget of %.0f s spent at step %d", cfg.max_seconds, step)
-                    self._flush_logs()
-                    break
-                self._one_step(next(batches), step)
-                bar.update(1)
-                if (cfg.log_every and self.step % cfg.log_every == 0) or self.step == cfg.steps:
-                    self._flush_logs()
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in list(self.logs.items())[:4]})
-                if cfg.ckpt_every and self.step % cfg.ckpt_every == 0 and self.step < cfg.steps:
-                    self.save_checkpoint()
-            self.save_checkpoint()
+            latch = _SigintLatch()
+            with latch:
+                late, _, stop = self._poll(t0, latch)  # setup before the first step counts against the budget
+                while not (late or stop) and self.step < cfg.steps:
+                    self._one_step(batches, self.step)
+                    bar.update(1)
+                    if (cfg.log_every and self.step % cfg.log_every == 0) or self.step == cfg.steps:
+                        self._flush_logs()
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in list(self.logs.items())[:4]})
+                    late, due, stop = self._poll(t0, latch)
+                    by_steps = bool(cfg.ckpt_every) and self.step % cfg.ckpt_every == 0
+                    if (by_steps or due) and not (late or stop) and self.step < cfg.steps:
+                        self.save_checkpoint()
+                if stop:
+                    raise _Interrupted
+            if late and self.step < cfg.steps:
+                self.out_of_time = True
+                log.info("time budget of %.0f s spent at step %d of %d", cfg.max_seconds, self.step, cfg.steps)
+                self._flush_logs()
+            self._save_if_new()
+        except KeyboardInterrupt as exc:  # Ctrl-C (at a step boundary) or a hook: keep the steps done
+            agreed = isinstance(exc, _Interrupted) or not self.dist.distributed  # all ranks can save together
+            if self._busy or not agreed:
+                raise
+            self._save_if_new()
+            log.info("interrupted at step %d; checkpoint in %s", self.step, self.out_dir)
+            raise KeyboardInterrupt(f"training interrupted at step {self.step}; checkpoint in {self.out_dir}") from None
         finally:
             bar.close()
             if self._writer is not None:
@@ -227,23 +293,31 @@ class Trainer:
                 self._writer = None
         return dict(self.logs)
 
-    def _out_of_time(self, t_start: float, done: int) -> bool:
-        """True once ``max_seconds`` is spent; ranks agree (checked every 10 steps when distributed)."""
-        if self.dist.distributed and done % 10:
-            return False
-        flag = torch.tensor([float(time.monotonic() - t_start > float(self.config.max_seconds or 0))])
-        if self.dist.distributed:
-            flag = all_reduce_mean(flag.to(self.device)).cpu()
-        return bool(flag.item() > 0)
+    def _poll(self, t0: float, latch: _SigintLatch) -> tuple[bool, bool, bool]:
+        """``(max_seconds spent, ckpt_seconds passed since the last checkpoint, Ctrl-C seen)``, each True when
+        true on any rank (one small all-reduce per step when distributed, so all ranks act at the same step)."""
+        cfg, now = self.config, time.monotonic()
+        flags = [cfg.max_seconds is not None and now - t0 >= cfg.max_seconds,
+                 cfg.ckpt_seconds > 0 and now - self._last_save >= cfg.ckpt_seconds, latch.hit]
+        if not self.dist.distributed:
+            return flags[0], flags[1], flags[2]
+        agreed = all_reduce_mean(torch.tensor(flags, dtype=torch.float32, device=self.device)).cpu().tolist()
+        return agreed[0] > 0, agreed[1] > 0, agreed[2] > 0
 
-    def _one_step(self, batch: Any, step: int) -> None:
-        logs = self.train_step(_to_device(batch, self.device), step)
+    def _save_if_new(self) -> None:
+        if self._saved_step != self.step:
+            self.save_checkpoint()
+
+    def _one_step(self, batches: Any, step: int) -> None:
+        self._busy = True
+        logs = self.train_step(_to_device(next(batches), self.device), step)
         self.step = step + 1
         if self.ema is not None:
             self.ema.update(self.unwrapped)
         for k, v in logs.items():
             self._sums[k] = self._sums.get(k, 0.0) + v
         self._count += 1
+        self._busy = False
         for hook in self.hooks:
             hook(self, self.step)
 
@@ -325,6 +399,7 @@ class Trainer:
 
     def save_checkpoint(self) -> Path | None:
         """Checkpoint the current step (collective: call on every rank; rank 0 writes). Returns the path on rank 0."""
+        busy, self._busy = self._busy, True
         states = self._gather_states()
         path = None
         if self.dist.is_main:
@@ -334,6 +409,7 @@ class Trainer:
             path = save_checkpoint(self.out_dir, self.step, self._ckpt_modules(), self.optimizers, config, extra,
                                    rng_states=[s["rng"] for s in states], keep=self.config.keep_checkpoints)
         barrier()
+        self._saved_step, self._last_save, self._busy = self.step, time.monotonic(), busy
         return path
 
     def _resume(self) -> int:
