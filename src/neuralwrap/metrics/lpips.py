@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
+from neuralwrap.resources import package_file
 
 __all__ = ["LPIPS_NETS", "load_lpips", "lpips", "vgg16_features"]
 
@@ -77,9 +78,8 @@ def _cached(net: str) -> _LPIPS:
 
 def _check_loaded(inner: nn.Module, net: str) -> None:
     """The package loads its weights with ``strict=False``; make sure every weight was actually present."""
-    from pathlib import Path
-
-    path = Path(sys.modules[type(inner).__module__].__file__).parent / "weights" / "vST0.0" / f"{net}_shift_tolerant.pth"
+    package = type(inner).__module__.rpartition(".")[0] or "stlpips_pytorch"
+    path = package_file(package, f"weights/vST0.0/{net}_shift_tolerant.pth")
     if not path.is_file():
         raise InputError(f"stlpips-pytorch is installed without its weights file {path}")
     saved = torch.load(path, map_location="cpu", weights_only=True)

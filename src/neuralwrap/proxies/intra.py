@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -27,6 +26,7 @@ from neuralwrap.errors import InputError
 from neuralwrap.proxies._ste import clip_ste, forward_backward, round_ste
 from neuralwrap.proxies.color import chroma_downsample, chroma_upsample, rgb_to_ycbcr, ycbcr_to_rgb
 from neuralwrap.proxies.dct import block_dct, block_idct
+from neuralwrap.resources import package_file
 
 __all__ = [
     "INTRA_FEATURE_NAMES",
@@ -39,7 +39,7 @@ __all__ = [
     "IntraProxy",
 ]
 
-_PARAMS_FILE = Path(__file__).with_name("intra_params.json")
+_PARAMS_FILE = package_file("neuralwrap.proxies", "intra_params.json")
 #: Columns of :func:`intra_rate_features`.
 INTRA_FEATURE_NAMES: tuple[str, ...] = (
     "luma_size", "luma_nonzero", "chroma_size", "chroma_nonzero", "blocks", "header"

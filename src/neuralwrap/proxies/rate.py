@@ -28,7 +28,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,6 +36,7 @@ from torch import Tensor, nn
 from neuralwrap.errors import InputError
 from neuralwrap.proxies._ste import forward_backward
 from neuralwrap.proxies.jpeg import ZIGZAG, JpegProxyOutput
+from neuralwrap.resources import package_file
 
 __all__ = [
     "FEATURE_NAMES",
@@ -70,7 +70,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 #: Columns of :func:`naive_rate_features`: the paper's ``sum log2(1+|q|)`` over all coefficients.
 NAIVE_FEATURE_NAMES: tuple[str, ...] = ("log2_1p_abs_q",)
-_PARAMS_FILE = Path(__file__).with_name("jpeg_rate_params.json")
+_PARAMS_FILE = package_file("neuralwrap.proxies", "jpeg_rate_params.json")
 _TAU = 0.1
 
 

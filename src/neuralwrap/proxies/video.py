@@ -43,7 +43,6 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -55,6 +54,7 @@ from neuralwrap.luma import luma_tensor
 from neuralwrap.proxies._ste import clip_ste, forward_backward, round_ste
 from neuralwrap.proxies.color import chroma_downsample, chroma_upsample
 from neuralwrap.proxies.dct import block_dct, block_idct, pad_to_multiple
+from neuralwrap.resources import package_file
 
 __all__ = [
     "VIDEO_FEATURE_NAMES",
@@ -68,7 +68,7 @@ __all__ = [
     "video_step",
 ]
 
-_PARAMS_FILE = Path(__file__).with_name("video_params.json")
+_PARAMS_FILE = package_file("neuralwrap.proxies", "video_params.json")
 #: pixel formats the proxy models (x265's 8-bit formats)
 VIDEO_PIX_FMTS: tuple[str, ...] = ("yuv420p", "yuv444p", "gray")
 #: columns of :attr:`VideoProxyOutput.features`

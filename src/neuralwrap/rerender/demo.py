@@ -31,6 +31,7 @@ from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.rerender.appearance import interpolate_codes
 from neuralwrap.rerender.paths import interpolate_cameras, order_keyframes, static_path
 from neuralwrap.rerender.render import SceneRenderer, render_sequence, scene_from_bundle
+from neuralwrap.resources import package_file
 
 __all__ = ["pick_codes", "pretrained_dir", "run_demo"]
 
@@ -40,7 +41,7 @@ ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
 
 def pretrained_dir(name: str = "synthetic") -> Path:
     """Folder of a shipped pretrained scene (``model.*`` + ``scene.*``): ``neuralwrap/rerender/pretrained/<name>``."""
-    return Path(__file__).resolve().parent / "pretrained" / name
+    return package_file("neuralwrap.rerender", f"pretrained/{name}")
 
 
 def pick_codes(codes: dict[str, np.ndarray], highlights: dict[str, str]) -> tuple[str, str]:

@@ -28,8 +28,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.errors import InputError
 from neuralwrap.io.images import resize_bicubic, to_float, to_uint8
+from neuralwrap.resources import require_data
 from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec, register_app
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.data import CropDataset, list_images, load_photos
@@ -61,16 +61,6 @@ _GRAY_POST = dataclasses.replace(_POST, carriers=4, carrier_depth=0.3)
 #: parameters of the sandwich's pre + post
 COLORIZE_POST = ProcessorConfig(unet_enc=(16, 40), unet_dec=(84, 40, 16))
 
-_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
-
-def _default_dir(name: str) -> Path:
-    for root in (_DATA, Path.cwd().parent / "shared" / "data", Path.cwd() / ".." / "shared" / "data"):
-        if (root / name).is_dir():
-            return root / name
-    raise InputError(f"default {name} folder not found (looked in {_DATA}); pass a data folder")
-
-
 @lru_cache(maxsize=4)
 def _photos(folder: str) -> tuple[np.ndarray, ...]:
     return tuple(load_photos(folder))
@@ -83,8 +73,9 @@ def rgb_train_data(cfg: object, seed: int) -> Dataset:
 
 
 def kodak_eval_data(folder: str | None = None) -> list[tuple[str, np.ndarray]]:
-    """The images of ``folder`` (default: ``shared/data/kodak``) as ``(stem, HxWx3 float32 [0,1])``, sorted."""
-    root = Path(folder) if folder else _default_dir("kodak")
+    """The images of ``folder`` (default: the ``kodak`` folder of :func:`neuralwrap.resources.default_data`) as
+    ``(stem, HxWx3 float32 [0,1])``, sorted."""
+    root = Path(folder) if folder else require_data("kodak")
     return [(p.stem, to_float(img)) for p, img in zip(list_images(root), load_photos(root))]
 
 

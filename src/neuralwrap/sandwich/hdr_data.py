@@ -42,13 +42,13 @@ import torch
 from neuralwrap.errors import InputError
 from neuralwrap.io.hdr import HDR_SUFFIXES, read_hdr
 from neuralwrap.metrics.hdr import L_PEAK, display_luminance, pu21_decode, pu21_encode
+from neuralwrap.resources import require_data
 from neuralwrap.sandwich.data import CropDataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuralwrap.sandwich.training import SandwichTrainConfig
 
 __all__ = [
-    "DEFAULT_HDR_DIR",
     "EVAL_MAX_SIDE",
     "PU_PEAK",
     "SyntheticHDRCrops",
@@ -63,8 +63,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: default folder of HDR test images: ``shared/data/hdr`` next to the repository checkout
-DEFAULT_HDR_DIR = str(Path(__file__).resolve().parents[3].parent / "shared" / "data" / "hdr")
 #: test images whose longer side exceeds this are halved (2×2 box filter in linear light) for evaluation
 EVAL_MAX_SIDE = 700
 #: PU21 value of the display peak: ``rep = PU21(L) / PU_PEAK``
@@ -188,13 +186,11 @@ def _halve(img: np.ndarray) -> np.ndarray:
 
 
 def hdr_eval_data(data: str | None = None, *, max_side: int | None = EVAL_MAX_SIDE) -> list[tuple[str, np.ndarray]]:
-    """The app's ``eval_data``: every HDR file in ``data`` (default :data:`DEFAULT_HDR_DIR`) as
-    ``(name, rep)``, ``rep`` ``(H,W,3)`` float32 in [0,1]; images longer than ``max_side`` are halved
-    (in linear light) until they fit (``None`` = full size)."""
+    """The app's ``eval_data``: every HDR file in ``data`` (default: the ``hdr`` folder of
+    :func:`neuralwrap.resources.default_data`) as ``(name, rep)``, ``rep`` ``(H,W,3)`` float32 in [0,1]; images
+    longer than ``max_side`` are halved (in linear light) until they fit (``None`` = full size)."""
     out = []
-    if data is None and not Path(DEFAULT_HDR_DIR).is_dir() and Path("../shared/data/hdr").is_dir():
-        data = "../shared/data/hdr"  # an installed package: fall back to the working directory's sibling
-    for path in list_hdr_images(data or DEFAULT_HDR_DIR):
+    for path in list_hdr_images(data or require_data("hdr")):
         lin = read_hdr(path)
         while max_side is not None and max(lin.shape[:2]) > max_side:
             lin = _halve(lin)

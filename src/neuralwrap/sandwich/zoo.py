@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuralwrap.errors import CheckpointError, InputError
+from neuralwrap.resources import package_file
 
 __all__ = ["PRETRAINED_DIR", "ZOO", "ZooEntry", "list_models", "zoo_path"]
 
-PRETRAINED_DIR = Path(__file__).with_name("pretrained")
+#: folder of the shipped model files (``neuralwrap/sandwich/pretrained``, found with importlib.resources)
+PRETRAINED_DIR: Path = package_file("neuralwrap.sandwich", "pretrained")
 
 
 @dataclass(frozen=True)
