@@ -1,6 +1,6 @@
 """Benchmark of the ``hdr`` sandwich app (issue 5 item 4): HDR through an 8-bit JPEG.
 
-Runs ``sandwich eval --app hdr`` (:func:`neuralwrap.sandwich.evaluate.evaluate_app`) with the shipped
+Runs ``sandwich eval --app hdr`` (:func:`neuralwrap.sandwich.evaluation.image.evaluate_app`) with the shipped
 ``hdr-jpeg`` model (or ``--model FILE``) on the 9 HDR test images (OpenEXR + Radiance, halved when longer
 than 700 px), real bytes, then adds what the generic report lacks:
 
@@ -36,14 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from neuralwrap.errors import InputError
-from neuralwrap.metrics.bd import bd_psnr, bd_rate
+from neuralwrap.rd.bd import bd_psnr, bd_rate
 
 REPO = Path(__file__).resolve().parents[1]
 LABEL = "sandwich"
 
 
 def _load_model(ref: str):  # -> SandwichCodec
-    from neuralwrap.sandwich.codec import load_model_file, load_pretrained
+    from neuralwrap.sandwich.inference.codec import load_model_file, load_pretrained
 
     return load_model_file(ref) if ref.endswith(".safetensors") else load_pretrained(ref)
 
@@ -138,7 +138,7 @@ def plot_rd(curves: dict[str, dict[str, np.ndarray]], path: Path, n_images: int)
 
 def _display(rep: np.ndarray, stops: float) -> np.ndarray:
     """rep → displayable sRGB: absolute light × 2^stops / 100 cd/m², clipped, sRGB curve."""
-    from neuralwrap.sandwich.hdr_data import rep_to_luminance
+    from neuralwrap.sandwich.apps.hdr_data import rep_to_luminance
 
     lin = np.clip(np.asarray(rep_to_luminance(rep), np.float64) * (2.0**stops) / 100.0, 0.0, 1.0)
     return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
@@ -154,7 +154,7 @@ def plot_comparison(app, sc, images: dict[str, np.ndarray], per_image: dict, qua
     import matplotlib.pyplot as plt
 
     from neuralwrap.io.atomic import atomic_path
-    from neuralwrap.sandwich.apps_hdr import rep_hdr_flip, rep_pu_psnr
+    from neuralwrap.sandwich.apps.hdr import rep_hdr_flip, rep_pu_psnr
 
     img = images[name]
     runs = dict(app.baselines)
@@ -234,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-eval", action="store_true", help="reuse OUT/metrics.csv and OUT/summary.json")
     args = ap.parse_args(argv)
 
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.evaluate import evaluate_app
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.evaluation.image import evaluate_app
 
     app = get_app("hdr")
     out = Path(args.out)

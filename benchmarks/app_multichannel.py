@@ -1,7 +1,7 @@
 """More channels than the codec (issue 5 item 2): 6/8-channel framebuffers through one JPEG 4:2:0 file.
 
 Train (from scratch — an untrained grouped sandwich is exactly the groups-of-3 baseline — on the synthetic
-training scenes; runs ``sandwich train --app``, i.e. :func:`neuralwrap.sandwich.apps_multichannel.train_grouped`)::
+training scenes; runs ``sandwich train --app``, i.e. :func:`neuralwrap.sandwich.apps.multichannel.train_grouped`)::
 
     OMP_NUM_THREADS=1 python benchmarks/app_multichannel.py train --app mc6-jpeg --crop 64 --batch-size 8 \
         --lr 1e-3 --steps 800 --minutes 10 --out runs/mc/mc6-jpeg --export runs/mc/mc6-jpeg.safetensors
@@ -29,7 +29,7 @@ import torch
 
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.metrics import psnr
-from neuralwrap.metrics.plots import plot_rd
+from neuralwrap.rd.plots import plot_rd
 
 
 def _channel_views(im: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -82,7 +82,7 @@ class _Probe(torch.nn.Module):
 def _records(path: Path) -> list:
     import csv
 
-    from neuralwrap.codecs.sweep import RDRecord
+    from neuralwrap.rd.sweep import RDRecord
 
     nan = float("nan")
     with open(path) as fh:
@@ -93,7 +93,7 @@ def _records(path: Path) -> list:
 
 def cmd_train(a: argparse.Namespace) -> int:
     """``sandwich train --app mc6-jpeg|mc8-jpeg`` (grouped training and export) with this benchmark's settings."""
-    from neuralwrap.sandwich.cli import main as sandwich_main
+    from neuralwrap.sandwich.cli.main import main as sandwich_main
 
     argv = ["train", "--app", a.app, "--out", a.out, "--steps", str(a.steps), "--batch-size", str(a.batch_size),
             "--lr", str(a.lr), "--crop", str(a.crop), "--max-minutes", str(a.minutes), "--refit-every", "100",
@@ -140,12 +140,12 @@ def cmd_eval(a: argparse.Namespace) -> int:
     import dataclasses
 
     from neuralwrap.nn import count_parameters, macs_per_pixel
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.apps_multichannel import (
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.apps.multichannel import (
         grouped_model_roundtrip,
         load_grouped,
     )
-    from neuralwrap.sandwich.evaluate import evaluate_app
+    from neuralwrap.sandwich.evaluation.image import evaluate_app
 
     torch.set_num_threads(max(1, a.threads))
     app = get_app(a.app)

@@ -33,8 +33,8 @@ import numpy as np
 import torch
 
 from neuralwrap.errors import InputError
-from neuralwrap.metrics import bd_rate
-from neuralwrap.metrics.plots import plot_rd
+from neuralwrap.rd import bd_rate
+from neuralwrap.rd.plots import plot_rd
 
 #: quality axes for BD: name -> (metric column, transform to "higher is better")
 AXES = {
@@ -46,9 +46,9 @@ AXES = {
 
 def warm_start(run_dir: Path, init: str, app_name: str, lr: float) -> None:
     """Write ``run_dir/ckpt_00000000`` holding the shipped model ``init`` (weights + rate correction)."""
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.codec import load_pretrained
-    from neuralwrap.sandwich.models import Sandwich
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.inference.codec import load_pretrained
+    from neuralwrap.sandwich.models.image import Sandwich
     from neuralwrap.train import list_checkpoints
     from neuralwrap.train.checkpoint import save_checkpoint
 
@@ -67,7 +67,7 @@ def warm_start(run_dir: Path, init: str, app_name: str, lr: float) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.cli import main as sandwich_main
+    from neuralwrap.sandwich.cli.main import main as sandwich_main
 
     out = Path(a.out)
     if a.init:
@@ -137,9 +137,9 @@ def _avg_curve(imgs: dict, col: str, fn) -> tuple[list[float], list[float]]:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.codec import load_model_file
-    from neuralwrap.sandwich.evaluate import evaluate_app
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.inference.codec import load_model_file
+    from neuralwrap.sandwich.evaluation.image import evaluate_app
 
     torch.set_num_threads(max(1, a.threads))
     app = get_app("jpeg420-lpips")
@@ -214,9 +214,9 @@ def cmd_picture(a: argparse.Namespace) -> int:
 
     from neuralwrap.io.atomic import atomic_path
     from neuralwrap.metrics import psnr
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.apps_perceptual import lpips_metric, msssim_metric
-    from neuralwrap.sandwich.codec import load_model_file
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.apps.perceptual import lpips_metric, msssim_metric
+    from neuralwrap.sandwich.inference.codec import load_model_file
 
     torch.set_num_threads(max(1, a.threads))
     app = get_app("jpeg420-lpips")

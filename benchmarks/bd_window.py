@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from neuralwrap.codecs.sweep import RDRecord, bd_vs_anchor, read_csv
+from neuralwrap.rd.sweep import RDRecord, bd_vs_anchor, read_csv
 
 
 def window(records: list[RDRecord], lo: float, hi: float) -> list[RDRecord]:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralwrap.codecs.sweep import (
+from neuralwrap.rd.sweep import (
     RDRecord,
     load_images,
     rd_sweep,
@@ -40,7 +40,7 @@ from neuralwrap.codecs.sweep import (
 )
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.luma import luma_uint8
-from neuralwrap.metrics.plots import plot_rd
+from neuralwrap.rd.plots import plot_rd
 
 log = logging.getLogger("codec_table")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralwrap.codecs.sweep import load_images
-from neuralwrap.sandwich.codec import load_any
+from neuralwrap.rd.sweep import load_images
+from neuralwrap.sandwich.inference.codec import load_any
 
 
 def main() -> None:

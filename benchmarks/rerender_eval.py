@@ -30,7 +30,7 @@ import torch
 from neuralwrap.rerender.capture import CaptureConfig, default_model_path, run_capture
 from neuralwrap.rerender.checkpoint import load_rerenderer
 from neuralwrap.rerender.evaluate import evaluate_rerender
-from neuralwrap.rerender.models import RerenderConfig
+from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import RerenderTrainConfig, train_rerenderer
 from neuralwrap.synthetic import make_landmark, write_landmark
 

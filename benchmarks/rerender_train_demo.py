@@ -36,8 +36,8 @@ from neuralwrap.rerender.checkpoint import (
     save_rerenderer,
     save_scene_bundle,
 )
-from neuralwrap.rerender.inputs import frame_input, photo_tensor
-from neuralwrap.rerender.models import RerenderConfig
+from neuralwrap.rerender.scene.inputs import frame_input, photo_tensor
+from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
     build_scene_bundle,

@@ -7,7 +7,7 @@ MODELS are shipped model names or model files (``*.safetensors``).
 
 Each ``--setup NAME:ANCHOR_PIX_FMTS:MODELS`` runs the plain encoder at the anchor pixel format(s) (``+``-joined,
 ``FMT@2`` = bicubic half resolution; the first is the BD anchor) and each model per frame, over every clip, at ``--crf``. Writes, per setup and clip,
-the outputs of :func:`neuralwrap.sandwich.video_eval.evaluate_video`, and ``summary.md`` with one table.
+the outputs of :func:`neuralwrap.sandwich.evaluation.video.evaluate_video`, and ``summary.md`` with one table.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich.codec import load_model_file, load_pretrained
-from neuralwrap.sandwich.video_eval import (
+from neuralwrap.sandwich.inference.codec import load_model_file, load_pretrained
+from neuralwrap.sandwich.evaluation.video import (
     SandwichVideo,
     VideoEvalSpec,
     evaluate_video,

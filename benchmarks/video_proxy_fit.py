@@ -45,7 +45,7 @@ from neuralwrap.proxies.video import (
     estimate_flow,
     video_proxy,
 )
-from neuralwrap.sandwich.video_data import (  # the clip maker lives in the library
+from neuralwrap.sandwich.training.video_data import (  # the clip maker lives in the library
     gray_clip,
     make_clip,
 )

@@ -19,8 +19,8 @@ from PIL import Image
 from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.io import atomic_dir, check_output
 from neuralwrap.sandwich import load_pretrained
-from neuralwrap.sandwich.cli import build_parser, main
-from neuralwrap.sandwich.codec import load_model_file, save_model_file
+from neuralwrap.sandwich.cli.main import build_parser, main
+from neuralwrap.sandwich.inference.codec import load_model_file, save_model_file
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.train.checkpoint import load_weights
 

@@ -17,7 +17,7 @@ from sandwich_helpers import TINY, make_photo_folder, textured_image
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.hdr import chromaticity_matrix, read_hdr, read_rgbe, write_exr
-from neuralwrap.metrics.bd import psnr_at_bpp
+from neuralwrap.rd.bd import psnr_at_bpp
 from neuralwrap.metrics.hdr import (
     L_PEAK,
     PU21Decode,
@@ -29,7 +29,7 @@ from neuralwrap.metrics.hdr import (
     pu_psnr,
 )
 from neuralwrap.metrics.psnr import psnr
-from neuralwrap.sandwich.hdr_data import (
+from neuralwrap.sandwich.apps.hdr_data import (
     PU_PEAK,
     SyntheticHDRCrops,
     hdr_eval_data,
@@ -215,7 +215,7 @@ def test_eval_data_downscales(shared_data: Path) -> None:
 
 
 def test_app_baselines_real_bytes() -> None:
-    from neuralwrap.sandwich.apps import get_app
+    from neuralwrap.sandwich.apps.registry import get_app
 
     app = get_app("hdr")
     rep = hdr_to_rep(_hdr_image(32, 48))
@@ -228,7 +228,7 @@ def test_app_baselines_real_bytes() -> None:
 
 
 def _objective_loss(model: torch.nn.Module, slope: object, cfg: object, batch: torch.Tensor) -> float:
-    from neuralwrap.sandwich.training import SandwichObjective
+    from neuralwrap.sandwich.training.image import SandwichObjective
 
     obj = SandwichObjective(cfg, slope, 1.0)  # type: ignore[arg-type]
     q = torch.tensor([30.0, 50.0, 70.0, 90.0]).repeat_interleave(batch.shape[0])
@@ -237,11 +237,11 @@ def _objective_loss(model: torch.nn.Module, slope: object, cfg: object, batch: t
 
 
 def test_app_training_lowers_loss_and_beats_8bit_baseline(tmp_path: Path) -> None:
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.calibration import RDSlope
-    from neuralwrap.sandwich.codec import SandwichCodec
-    from neuralwrap.sandwich.models import Sandwich
-    from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.training.calibration import RDSlope
+    from neuralwrap.sandwich.inference.codec import SandwichCodec
+    from neuralwrap.sandwich.models.image import Sandwich
+    from neuralwrap.sandwich.training.image import SandwichTrainConfig, train_sandwich
     from neuralwrap.train import (
         TrainConfig,
         latest_checkpoint,

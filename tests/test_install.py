@@ -60,8 +60,8 @@ def test_require_data_names_the_flag_and_the_variable(tmp_path: Path, monkeypatc
 
 # -- shipped files -------------------------------------------------------------------------------------------
 def test_package_files_exist() -> None:
-    from neuralwrap.sandwich.demo import demo_images_dir
-    from neuralwrap.sandwich.zoo import ZOO, zoo_path
+    from neuralwrap.sandwich.evaluation.demo import demo_images_dir
+    from neuralwrap.sandwich.inference.zoo import ZOO, zoo_path
 
     for name in ZOO:
         assert zoo_path(name).is_file()
@@ -97,7 +97,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_holds_the_shipped_files(wheel: Path) -> None:
-    from neuralwrap.sandwich.zoo import ZOO
+    from neuralwrap.sandwich.inference.zoo import ZOO
 
     names = set(zipfile.ZipFile(wheel).namelist())
     want = {f"neuralwrap/sandwich/pretrained/{e.file}.{ext}" for e in ZOO.values() for ext in ("safetensors", "json")}
@@ -113,15 +113,15 @@ import sys
 sys.path.insert(0, sys.argv[1])
 import neuralwrap
 assert neuralwrap.__file__.startswith(sys.argv[1]), neuralwrap.__file__
-from neuralwrap.sandwich.codec import load_pretrained
-from neuralwrap.sandwich.demo import demo_images_dir
+from neuralwrap.sandwich.inference.codec import load_pretrained
+from neuralwrap.sandwich.evaluation.demo import demo_images_dir
 from neuralwrap.proxies.rate import load_rate_params
 from neuralwrap.rerender.demo import pretrained_dir
 load_pretrained("jpeg420")
 load_rate_params("420")
 assert (pretrained_dir() / "scene.json").is_file()
 print(sorted(p.name for p in demo_images_dir().glob("*.png")))
-from neuralwrap.sandwich.cli import main
+from neuralwrap.sandwich.cli.main import main
 sys.exit(main(["demo", "--help"]))
 """
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from neuralwrap.errors import InputError
-from neuralwrap.metrics import bd_psnr, bd_rate, mse, plot_rd, psnr, psnr_at_bpp, psnr_torch
-from neuralwrap.metrics.bd import rd_curve
+from neuralwrap.metrics import mse, psnr, psnr_torch
+from neuralwrap.rd import bd_psnr, bd_rate, plot_rd, psnr_at_bpp
+from neuralwrap.rd.bd import rd_curve
 from neuralwrap.metrics.psnr import mse_torch
 
 RATES = np.array([0.2, 0.45, 0.8, 1.2, 1.7])

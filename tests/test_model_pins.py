@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from neuralwrap.sandwich import load_pretrained
-from neuralwrap.sandwich.zoo import list_models
+from neuralwrap.sandwich.inference.zoo import list_models
 
 PINS = Path(__file__).with_name("expected") / "encode_sha256.json"
 

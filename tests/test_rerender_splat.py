@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.capture.splat import PointSplatter, splat_points
 
 

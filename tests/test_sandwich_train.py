@@ -19,9 +19,9 @@ from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
 from neuralwrap.metrics.psnr import psnr
 from neuralwrap.sandwich import load_model_file, train_sandwich
-from neuralwrap.sandwich.cli import main
-from neuralwrap.sandwich.codec import decode_file
-from neuralwrap.sandwich.training import SandwichTrainConfig
+from neuralwrap.sandwich.cli.main import main
+from neuralwrap.sandwich.inference.codec import decode_file
+from neuralwrap.sandwich.training.image import SandwichTrainConfig
 from neuralwrap.train import TrainConfig, latest_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,9 +63,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_training_lowers_loss_and_logs(trained: Path) -> None:
     import torch
 
-    from neuralwrap.sandwich.calibration import RDSlope
-    from neuralwrap.sandwich.models import Sandwich
-    from neuralwrap.sandwich.training import SandwichObjective
+    from neuralwrap.sandwich.training.calibration import RDSlope
+    from neuralwrap.sandwich.models.image import Sandwich
+    from neuralwrap.sandwich.training.image import SandwichObjective
     from neuralwrap.train import load_checkpoint, read_checkpoint_meta
 
     ckpt = latest_checkpoint(trained / "run")
@@ -96,8 +96,8 @@ def test_rate_refit_brings_proxy_close_to_real_bytes(trained: Path) -> None:
     # after refits, the corrected proxy should be within 15% of real bytes on the refit crops
     import torch
 
-    from neuralwrap.sandwich.models import Sandwich
-    from neuralwrap.sandwich.training import RateRefitHook
+    from neuralwrap.sandwich.models.image import Sandwich
+    from neuralwrap.sandwich.training.image import RateRefitHook
     from neuralwrap.train import load_checkpoint
 
     model = Sandwich(tiny_config())
@@ -118,7 +118,7 @@ def test_resume_continues_to_the_same_result(tmp_path: Path) -> None:
 
 
 def test_exported_model_writes_standard_jpeg(trained: Path, tmp_path: Path) -> None:
-    from neuralwrap.sandwich.commands import _export
+    from neuralwrap.sandwich.cli.commands import _export
 
     path = _export(trained / "run", tmp_path / "m.safetensors", "testmodel", "1")
     sc = load_model_file(path)
@@ -152,9 +152,9 @@ def test_warm_start_from_a_model_file(trained: Path, tmp_path: Path) -> None:
     import torch
 
     from neuralwrap.errors import CheckpointError
-    from neuralwrap.sandwich.commands import _export
+    from neuralwrap.sandwich.cli.commands import _export
     from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-    from neuralwrap.sandwich.models import Sandwich
+    from neuralwrap.sandwich.models.image import Sandwich
     from neuralwrap.train import load_checkpoint
 
     src = _export(trained / "run", tmp_path / "src.safetensors", "src", "1")
@@ -208,7 +208,7 @@ def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     data = make_photo_folder(tmp_path / "photos")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "tests")}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "neuralwrap.sandwich.cli", "train", "--data", str(data), "--crop", "32", "--steps", "12",
+           "-m", "neuralwrap.sandwich.cli.main", "train", "--data", str(data), "--crop", "32", "--steps", "12",
            "--batch-size", "2", "--pre", "8/8,8", "--post", "8/8,8", "--refit-every", "6",
            "--ckpt-every", "6", "--out", str(tmp_path / "ddp"), "--export", str(tmp_path / "ddp.safetensors")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=280)

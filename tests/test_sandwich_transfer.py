@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neuralwrap.sandwich.transfer import match_conditioning, plain_psnr_curve
+from neuralwrap.sandwich.inference.transfer import match_conditioning, plain_psnr_curve
 from sandwich_helpers import textured_image
 
 

@@ -16,15 +16,15 @@ from neuralwrap.errors import CodecError, InputError
 from neuralwrap.io import write_image
 from neuralwrap.io.video import open_frames
 from neuralwrap.metrics import psnr
-from neuralwrap.sandwich.codec import load_pretrained
-from neuralwrap.sandwich.video import (
+from neuralwrap.sandwich.inference.codec import load_pretrained
+from neuralwrap.sandwich.inference.video import (
     decode_video,
     encode_video,
     iter_decode_video,
     read_video_tag,
     temporal_flicker,
 )
-from neuralwrap.sandwich.video_eval import (
+from neuralwrap.sandwich.evaluation.video import (
     PlainVideo,
     SandwichVideo,
     VideoEvalSpec,

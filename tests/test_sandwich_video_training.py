@@ -13,12 +13,12 @@ import torch
 from neuralwrap.errors import InputError
 from neuralwrap.io import write_image
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich.cli import main
-from neuralwrap.sandwich.codec import load_model_file
-from neuralwrap.sandwich.proxy import PROXY_CODECS
-from neuralwrap.sandwich.video import decode_video, encode_video, read_video_tag
-from neuralwrap.sandwich.video_data import ClipDataset, fixed_clips, make_clip
-from neuralwrap.sandwich.video_training import (
+from neuralwrap.sandwich.cli.main import main
+from neuralwrap.sandwich.inference.codec import load_model_file
+from neuralwrap.sandwich.models.proxy import PROXY_CODECS
+from neuralwrap.sandwich.inference.video import decode_video, encode_video, read_video_tag
+from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips, make_clip
+from neuralwrap.sandwich.training.video import (
     VideoSandwich,
     VideoSandwichObjective,
     export_video_model,
@@ -166,7 +166,7 @@ def test_cli_train_export_encode(photos, tmp_path: Path, capsys) -> None:
 
 def test_half_resolution_video_sandwich(clips, photos, tmp_path: Path) -> None:
     """scale 2: half-resolution code frames through the proxy and real x265; bicubic-half anchor calibration."""
-    from neuralwrap.sandwich.video_training import downscale_flow
+    from neuralwrap.sandwich.training.video import downscale_flow
 
     flow = clips[0]["flow"]
     assert torch.allclose(downscale_flow(flow, 2), torch.nn.functional.avg_pool2d(flow, 2) / 2)

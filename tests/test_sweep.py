@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from neuralwrap.codecs.sweep import (
+from neuralwrap.rd.sweep import (
     RDRecord,
     average_curve,
     bd_vs_anchor,

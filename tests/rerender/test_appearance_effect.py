@@ -19,7 +19,7 @@ from rerender_helpers import (
 
 from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
 from neuralwrap.rerender.demo import pretrained_dir
-from neuralwrap.rerender.models import RerenderConfig
+from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
     appearance_diagnostics,
@@ -56,7 +56,7 @@ def test_short_training_uses_the_code(tiny_work: Path, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not (pretrained_dir() / "scene.json").is_file(), reason="shipped bundle not built yet")
 def test_shipped_bundle_sunny_and_dusk_differ() -> None:
-    from neuralwrap.rerender.render import SceneRenderer, scene_from_bundle
+    from neuralwrap.rerender.render.frames import SceneRenderer, scene_from_bundle
 
     model, bundle = load_rerenderer(pretrained_dir()), load_scene_bundle(pretrained_dir())
     codes = {k: torch.from_numpy(np.asarray(bundle.codes[v], np.float32)) for k, v in bundle.highlights.items()}

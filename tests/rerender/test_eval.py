@@ -33,7 +33,7 @@ from neuralwrap.rerender.evaluate import (
     evaluate_rerender,
     half_metrics,
 )
-from neuralwrap.rerender.models import RerenderConfig, Rerenderer
+from neuralwrap.rerender.models.networks import RerenderConfig, Rerenderer
 
 
 def _smooth(h: int = 48, w: int = 64, seed: int = 0) -> torch.Tensor:

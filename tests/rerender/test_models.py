@@ -18,21 +18,21 @@ from neuralwrap.rerender.checkpoint import (
     save_rerenderer,
     save_scene_bundle,
 )
-from neuralwrap.rerender.inputs import (
+from neuralwrap.rerender.scene.inputs import (
     flip_buffer,
     frame_input,
     input_channels,
     photo_tensor,
     resize_buffer,
 )
-from neuralwrap.rerender.losses import (
+from neuralwrap.rerender.models.losses import (
     gram_matrix,
     lsgan_d_loss,
     lsgan_g_loss,
     style_distances,
     triplet_loss,
 )
-from neuralwrap.rerender.models import (
+from neuralwrap.rerender.models.networks import (
     MultiScaleDiscriminator,
     RerenderConfig,
     Rerenderer,

@@ -24,7 +24,7 @@ from neuralwrap.rerender import (
     PinholeCamera,
     RerenderDataset,
 )
-from neuralwrap.rerender.appearance import (
+from neuralwrap.rerender.render.appearance import (
     AppearanceContext,
     appearance_schedule,
     interpolate_codes,
@@ -34,8 +34,8 @@ from neuralwrap.rerender.appearance import (
 from neuralwrap.rerender.checkpoint import save_rerenderer
 from neuralwrap.rerender.cli import main
 from neuralwrap.rerender.demo import pretrained_dir
-from neuralwrap.rerender.models import RerenderConfig, Rerenderer
-from neuralwrap.rerender.paths import (
+from neuralwrap.rerender.models.networks import RerenderConfig, Rerenderer
+from neuralwrap.rerender.render.paths import (
     CameraSpline,
     interpolate_cameras,
     look_at_point,
@@ -43,7 +43,7 @@ from neuralwrap.rerender.paths import (
     orbit_path,
     order_keyframes,
 )
-from neuralwrap.rerender.render import (
+from neuralwrap.rerender.render.frames import (
     SceneRenderer,
     appearance_context,
     contact_sheet,

@@ -19,7 +19,7 @@ from rerender_helpers import make_work_dir
 import neuralwrap.rerender.training as rr_training
 from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
 from neuralwrap.rerender.cli import _parser, main
-from neuralwrap.rerender.models import RerenderConfig
+from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     STAGES,
     RerenderTrainConfig,

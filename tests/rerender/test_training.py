@@ -26,7 +26,7 @@ from neuralwrap.rerender.checkpoint import (
     save_scene_bundle,
 )
 from neuralwrap.rerender.cli import main
-from neuralwrap.rerender.models import RerenderConfig
+from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
     _encoder_view,
@@ -208,7 +208,7 @@ def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert scene.meta["code_fit_steps"] == 3
     train_cfg = json.loads((out / "config.json").read_text())["train"]
     assert train_cfg["color_jitter"] == 0.5 and train_cfg["code_from_half"] == 0.5
-    from neuralwrap.rerender.dataset import RerenderDataset
+    from neuralwrap.rerender.scene.dataset import RerenderDataset
     from neuralwrap.rerender.training import compute_codes
 
     ds = RerenderDataset(work_dir / "dataset")
@@ -222,7 +222,7 @@ def test_ddp_two_processes(work_dir: Path, tmp_path: Path) -> None:
     script = tmp_path / "ddp_rr.py"
     script.write_text(
         "import json, sys\nimport torch\nimport torch.distributed as dist\n"
-        "from neuralwrap.rerender.models import RerenderConfig\n"
+        "from neuralwrap.rerender.models.networks import RerenderConfig\n"
         "from neuralwrap.rerender.training import RerenderTrainConfig, train_rerenderer\n"
         "from neuralwrap.train import cleanup\n"
         "torch.set_num_threads(1)\n"

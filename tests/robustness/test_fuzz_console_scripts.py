@@ -14,7 +14,7 @@ from conftest import smooth_image
 from fuzz_inputs import MUST_FAIL, assert_error_line, snapshot
 
 from neuralwrap.io.images import write_image
-from neuralwrap.sandwich.codec import load_pretrained
+from neuralwrap.sandwich.inference.codec import load_pretrained
 
 pytestmark = pytest.mark.timeout(120)
 

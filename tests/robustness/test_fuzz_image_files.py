@@ -14,8 +14,8 @@ from fuzz_inputs import FLIPS, MUST_FAIL, Corruption, assert_clean, assert_error
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import read_image, write_image
-from neuralwrap.sandwich.cli import main
-from neuralwrap.sandwich.codec import load_pretrained
+from neuralwrap.sandwich.cli.main import main
+from neuralwrap.sandwich.inference.codec import load_pretrained
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,10 +19,10 @@ from fuzz_inputs import assert_refused
 
 from neuralwrap.io.images import write_image
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich.cli import main
-from neuralwrap.sandwich.codec import load_pretrained
-from neuralwrap.sandwich.video import encode_video
-from neuralwrap.sandwich.zoo import zoo_path
+from neuralwrap.sandwich.cli.main import main
+from neuralwrap.sandwich.inference.codec import load_pretrained
+from neuralwrap.sandwich.inference.video import encode_video
+from neuralwrap.sandwich.inference.zoo import zoo_path
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -25,9 +25,9 @@ from fuzz_inputs import (
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import write_image
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich.cli import main
-from neuralwrap.sandwich.codec import load_pretrained
-from neuralwrap.sandwich.video import encode_video
+from neuralwrap.sandwich.cli.main import main
+from neuralwrap.sandwich.inference.codec import load_pretrained
+from neuralwrap.sandwich.inference.video import encode_video
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -15,20 +15,20 @@ from sandwich_helpers import TINY, make_photo_folder, textured_image
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
-from neuralwrap.sandwich import apps as apps_mod
-from neuralwrap.sandwich.apps import AppSpec, get_app, list_apps, register_app
-from neuralwrap.sandwich.codec import (
+from neuralwrap.sandwich.apps import registry as apps_mod
+from neuralwrap.sandwich.apps.registry import AppSpec, get_app, list_apps, register_app
+from neuralwrap.sandwich.inference.codec import (
     SandwichCodec,
     load_model_file,
     load_pretrained,
     save_model_file,
 )
 from neuralwrap.sandwich.config import SandwichConfig
-from neuralwrap.sandwich.evaluate import evaluate_app
+from neuralwrap.sandwich.evaluation.image import evaluate_app
 from neuralwrap.sandwich.losses import DISTORTIONS, get_distortion, register_distortion
-from neuralwrap.sandwich.models import Processor, Sandwich
-from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
-from neuralwrap.sandwich.zoo import PRETRAINED_DIR, ZOO
+from neuralwrap.sandwich.models.image import Processor, Sandwich
+from neuralwrap.sandwich.training.image import SandwichTrainConfig, train_sandwich
+from neuralwrap.sandwich.inference.zoo import PRETRAINED_DIR, ZOO
 from neuralwrap.train import TrainConfig
 
 
@@ -65,7 +65,7 @@ def test_register_errors() -> None:
 
 
 def test_missing_app_modules_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(apps_mod, "_APP_MODULES", ("neuralwrap.sandwich.apps_builtin", "neuralwrap.sandwich.apps_nope"))
+    monkeypatch.setattr(apps_mod, "_APP_MODULES", ("neuralwrap.sandwich.apps.builtin", "neuralwrap.sandwich.apps_nope"))
     monkeypatch.setattr(apps_mod, "_loaded", False)
     assert "rgb-over-gray" in list_apps()
 
@@ -231,7 +231,7 @@ def test_shipped_app_models(name: str) -> None:
 
 
 def test_cli_models_and_list_apps(capsys: pytest.CaptureFixture[str]) -> None:
-    from neuralwrap.sandwich.cli import main
+    from neuralwrap.sandwich.cli.main import main
 
     assert main(["models"]) == 0
     assert "[app rgb-over-gray]" in capsys.readouterr().out
@@ -241,8 +241,8 @@ def test_cli_models_and_list_apps(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_train_flags_override_app() -> None:
-    from neuralwrap.sandwich.cli import build_parser
-    from neuralwrap.sandwich.commands import _train_config
+    from neuralwrap.sandwich.cli.main import build_parser
+    from neuralwrap.sandwich.cli.commands import _train_config
     from neuralwrap.sandwich.config import ProcessorConfig
 
     args = build_parser().parse_args(["train", "--app", "lowres-2x", "--scale", "1", "--pre", "none", "--qmax", "80"])
@@ -260,7 +260,7 @@ def test_cli_train_flags_override_app() -> None:
 def test_cli_eval_app(tmp_path: Path) -> None:
     from PIL import Image
 
-    from neuralwrap.sandwich.cli import main
+    from neuralwrap.sandwich.cli.main import main
 
     data = tmp_path / "imgs"
     data.mkdir()

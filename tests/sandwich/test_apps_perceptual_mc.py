@@ -14,18 +14,18 @@ import torch
 from sandwich_helpers import TINY, make_photo_folder
 
 from neuralwrap.metrics import psnr
-from neuralwrap.sandwich.apps import AppSpec, get_app
-from neuralwrap.sandwich.apps_multichannel import (
+from neuralwrap.sandwich.apps.registry import AppSpec, get_app
+from neuralwrap.sandwich.apps.multichannel import (
     GroupedSandwich,
     grouped_model_roundtrip,
     load_grouped,
     train_grouped,
 )
-from neuralwrap.sandwich.calibration import RDSlope
-from neuralwrap.sandwich.evaluate import evaluate_app
+from neuralwrap.sandwich.training.calibration import RDSlope
+from neuralwrap.sandwich.evaluation.image import evaluate_app
 from neuralwrap.sandwich.losses import get_distortion, mse_distortion
-from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.sandwich.training import (
+from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.training.image import (
     SandwichObjective,
     SandwichTrainConfig,
     train_sandwich,
@@ -173,9 +173,9 @@ def test_cli_trains_exports_and_evaluates_a_grouped_app(tmp_path: Path) -> None:
     """``sandwich train --app`` / ``sandwich eval --app`` handle apps whose code spans several codec files."""
     import json
 
-    from neuralwrap.sandwich import apps as apps_mod
-    from neuralwrap.sandwich.apps import register_app
-    from neuralwrap.sandwich.cli import main
+    from neuralwrap.sandwich.apps import registry as apps_mod
+    from neuralwrap.sandwich.apps.registry import register_app
+    from neuralwrap.sandwich.cli.main import main
 
     train = [im for _, im in make_multichannel(2, width=64, height=48, channels=6, split="train", views_per_scene=2)]
     test = make_multichannel(1, width=64, height=48, channels=6, split="test", views_per_scene=1)

@@ -1,10 +1,9 @@
-"""Image-quality and rate-distortion metrics: PSNR/MSE, SSIM/MS-SSIM, LPIPS, PU21/HDR-FLIP, Bjøntegaard BD-rate/BD-PSNR, RD plots.
+"""Image-quality metrics: PSNR/MSE, SSIM/MS-SSIM, LPIPS, PU21/HDR-FLIP (Bjøntegaard BD-rate/BD-PSNR and RD plots: :mod:`neuralwrap.rd`).
 
 Definitions follow DESIGN.md "Metrics": PSNR on 8-bit RGB with MSE over all pixels and channels (peak 255);
 BD-rate with piecewise-cubic (PCHIP) interpolation on log-rate over the overlapping quality range.
 """
 
-from neuralwrap.metrics.bd import bd_psnr, bd_rate, psnr_at_bpp
 from neuralwrap.metrics.hdr import (
     PU21Decode,
     PU21Encode,
@@ -21,8 +20,6 @@ from neuralwrap.metrics.ssim import ssim
 __all__ = [
     "PU21Decode",
     "PU21Encode",
-    "bd_psnr",
-    "bd_rate",
     "default_peak",
     "display_luminance",
     "hdr_flip",
@@ -30,9 +27,7 @@ __all__ = [
     "ms_ssim",
     "mse",
     "mse_torch",
-    "plot_rd",
     "psnr",
-    "psnr_at_bpp",
     "psnr_torch",
     "pu21_decode",
     "pu21_encode",
@@ -43,11 +38,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # matplotlib and stlpips-pytorch are imported lazily: heavy, and optional for most metric users.
-    if name == "plot_rd":
-        from neuralwrap.metrics.plots import plot_rd
-
-        return plot_rd
+    # stlpips-pytorch is imported lazily: heavy, and optional for most metric users.
     if name in ("load_lpips", "vgg16_features"):  # the function lpips() lives in neuralwrap.metrics.lpips
         import importlib
 

@@ -34,7 +34,7 @@ from neuralwrap.codecs.base import ImageCodec, bits_per_pixel, get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import check_image, read_image, to_float
-from neuralwrap.metrics.bd import bd_psnr, bd_rate, psnr_at_bpp
+from neuralwrap.rd.bd import bd_psnr, bd_rate, psnr_at_bpp
 from neuralwrap.metrics.psnr import psnr
 
 __all__ = [

@@ -28,8 +28,8 @@ import torch
 
 from neuralwrap import __version__
 from neuralwrap.errors import CheckpointError, InputError
-from neuralwrap.rerender.camera import PinholeCamera
-from neuralwrap.rerender.models import RerenderConfig, Rerenderer
+from neuralwrap.rerender.scene.camera import PinholeCamera
+from neuralwrap.rerender.models.networks import RerenderConfig, Rerenderer
 from neuralwrap.train.checkpoint import _pair, _read_pair, _write_pair, apply_state_dict
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "SceneBundle", "load_rerenderer", "load_scene_bundle", "save_rerenderer",

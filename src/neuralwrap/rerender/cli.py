@@ -118,7 +118,7 @@ def _train(args: argparse.Namespace) -> int:
     import time
 
     from neuralwrap.rerender.checkpoint import load_rerenderer, save_scene_bundle
-    from neuralwrap.rerender.models import RerenderConfig
+    from neuralwrap.rerender.models.networks import RerenderConfig
     from neuralwrap.rerender.training import (
         STAGES,
         RerenderTrainConfig,
@@ -322,9 +322,9 @@ def _bar(desc: str, total: int, unit: str = "frame") -> Any:
 
 def _render(args: argparse.Namespace) -> int:
     from neuralwrap.errors import InputError
-    from neuralwrap.rerender.appearance import appearance_schedule
-    from neuralwrap.rerender.paths import PATH_KINDS, make_path, resolve_name
-    from neuralwrap.rerender.render import (
+    from neuralwrap.rerender.render.appearance import appearance_schedule
+    from neuralwrap.rerender.render.paths import PATH_KINDS, make_path, resolve_name
+    from neuralwrap.rerender.render.frames import (
         SceneRenderer,
         appearance_context,
         load_render_source,

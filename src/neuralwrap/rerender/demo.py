@@ -28,9 +28,9 @@ import torch
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
-from neuralwrap.rerender.appearance import interpolate_codes
-from neuralwrap.rerender.paths import interpolate_cameras, order_keyframes, static_path
-from neuralwrap.rerender.render import SceneRenderer, render_sequence, scene_from_bundle
+from neuralwrap.rerender.render.appearance import interpolate_codes
+from neuralwrap.rerender.render.paths import interpolate_cameras, order_keyframes, static_path
+from neuralwrap.rerender.render.frames import SceneRenderer, render_sequence, scene_from_bundle
 from neuralwrap.resources import package_file
 
 __all__ = ["pick_codes", "pretrained_dir", "run_demo"]

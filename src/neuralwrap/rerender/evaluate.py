@@ -51,7 +51,7 @@ from neuralwrap.io.atomic import atomic_path, atomic_write_bytes
 from neuralwrap.metrics.psnr import psnr_torch
 from neuralwrap.metrics.ssim import ssim
 from neuralwrap.rerender.colortransfer import reinhard_transfer
-from neuralwrap.rerender.dataset import Frame, RerenderDataset
+from neuralwrap.rerender.scene.dataset import Frame, RerenderDataset
 
 __all__ = ["BASELINES", "EvalResult", "color_transfer_baseline", "evaluate_photo", "evaluate_rerender", "fit_code",
            "half_metrics", "holdout_names"]
@@ -117,7 +117,7 @@ def holdout_names(models: Mapping[str, torch.nn.Module], ds: RerenderDataset, gi
 
     Raises :class:`InputError` for unknown names, when none are known, or when a photo was trained on by a model.
     """
-    from neuralwrap.rerender.paths import resolve_name
+    from neuralwrap.rerender.render.paths import resolve_name
 
     names = {n: None for n in ds.names}
     if given:
@@ -139,7 +139,7 @@ def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tu
                    lpips_net: str = "alex", fit_code_steps: int = 0) -> tuple[list[EvalResult], dict[str, np.ndarray]]:
     """Metrics of the baselines and every model on one held-out frame (plus ``<label>+fit`` with a code fitted
     on the left half, see the module doc); also the ``(H,W,3)`` uint8 images."""
-    from neuralwrap.rerender.inputs import frame_input, photo_tensor
+    from neuralwrap.rerender.scene.inputs import frame_input, photo_tensor
 
     photo = photo_tensor(frame, size)
     base = frame_input(frame, size=size, use_semantics=False)
@@ -182,8 +182,8 @@ def _model_images(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tup
                   fit_steps: int = 0) -> dict[str, Tensor]:
     """``{"": render with the encoder's left-half code}`` plus ``"+fit"`` (the code fitted on the left half)
     when ``fit_steps > 0`` and the model has an appearance code; ``(3,H,W)`` in [0,1]."""
-    from neuralwrap.rerender.inputs import frame_input
-    from neuralwrap.rerender.render import model_settings
+    from neuralwrap.rerender.scene.inputs import frame_input
+    from neuralwrap.rerender.render.frames import model_settings
 
     st = model_settings(model)
     dev = next(model.parameters()).device
@@ -210,7 +210,7 @@ def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, tor
     ``size`` defaults to the first model's training size (all models are evaluated at one size). Returns the
     summary also written to ``out_dir/summary.json``.
     """
-    from neuralwrap.rerender.render import model_settings
+    from neuralwrap.rerender.render.frames import model_settings
 
     t0 = time.perf_counter()
     ds_root = Path(work_dir) / "dataset"
@@ -245,7 +245,7 @@ def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, tor
 
 def _summary(rows: list[EvalResult], methods: list[str], names: list[str], size: tuple[int, ...],
              models: Mapping[str, torch.nn.Module], seconds: float, lpips_net: str) -> dict[str, Any]:
-    from neuralwrap.rerender.render import model_settings
+    from neuralwrap.rerender.render.frames import model_settings
 
     per = {}
     for m in methods:

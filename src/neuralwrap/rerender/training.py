@@ -49,9 +49,9 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.luma import luma_tensor
 from neuralwrap.rerender.checkpoint import SceneBundle, save_rerenderer
-from neuralwrap.rerender.dataset import RerenderDataset
-from neuralwrap.rerender.inputs import flip_buffer, frame_input, photo_tensor
-from neuralwrap.rerender.losses import (
+from neuralwrap.rerender.scene.dataset import RerenderDataset
+from neuralwrap.rerender.scene.inputs import flip_buffer, frame_input, photo_tensor
+from neuralwrap.rerender.models.losses import (
     PerceptualLoss,
     gram_features,
     lsgan_d_loss,
@@ -59,7 +59,7 @@ from neuralwrap.rerender.losses import (
     style_distances,
     triplet_loss,
 )
-from neuralwrap.rerender.models import (
+from neuralwrap.rerender.models.networks import (
     MultiScaleDiscriminator,
     RerenderConfig,
     Rerenderer,

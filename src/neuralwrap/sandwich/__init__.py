@@ -8,43 +8,36 @@ Trained jointly through a differentiable codec proxy on D + λ·R; used with the
 bitstream stays standard. Main entry points: :func:`load_pretrained` (``.encode`` / ``.decode``),
 :func:`train_sandwich`, :func:`evaluate`; applications (colour over gray, 2× resolution, HDR, perceptual,
 more channels) via :func:`get_app`; video via :func:`encode_video` / :func:`decode_video`.
+
+Folders: ``models/`` (networks and the codec proxy), ``inference/`` (real-codec encode/decode, file tag, zoo,
+video), ``training/``, ``apps/`` (the application registry), ``evaluation/``, ``cli/``. Names below load lazily.
 """
 
-from neuralwrap.sandwich.apps import AppSpec, get_app, list_apps, register_app
-from neuralwrap.sandwich.codec import (
-    SandwichCodec,
-    decode_file,
-    load_model_file,
-    load_pretrained,
-    save_model_file,
-)
-from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.evaluate import EvalSpec, evaluate, evaluate_app
-from neuralwrap.sandwich.models import Processor, Sandwich
-from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
-from neuralwrap.sandwich.video import decode_video, encode_video
-from neuralwrap.sandwich.zoo import list_models
+from neuralwrap.lazy import lazy_exports
 
-__all__ = [
-    "AppSpec",
-    "EvalSpec",
-    "Processor",
-    "ProcessorConfig",
-    "Sandwich",
-    "SandwichCodec",
-    "SandwichConfig",
-    "SandwichTrainConfig",
-    "decode_file",
-    "decode_video",
-    "encode_video",
-    "evaluate",
-    "evaluate_app",
-    "get_app",
-    "list_apps",
-    "list_models",
-    "load_model_file",
-    "load_pretrained",
-    "register_app",
-    "save_model_file",
-    "train_sandwich",
-]
+_EXPORTS = {
+    "AppSpec": "neuralwrap.sandwich.apps.registry",
+    "get_app": "neuralwrap.sandwich.apps.registry",
+    "list_apps": "neuralwrap.sandwich.apps.registry",
+    "register_app": "neuralwrap.sandwich.apps.registry",
+    "SandwichCodec": "neuralwrap.sandwich.inference.codec",
+    "decode_file": "neuralwrap.sandwich.inference.codec",
+    "load_model_file": "neuralwrap.sandwich.inference.codec",
+    "load_pretrained": "neuralwrap.sandwich.inference.codec",
+    "save_model_file": "neuralwrap.sandwich.inference.codec",
+    "ProcessorConfig": "neuralwrap.sandwich.config",
+    "SandwichConfig": "neuralwrap.sandwich.config",
+    "EvalSpec": "neuralwrap.sandwich.evaluation.image",
+    "evaluate": "neuralwrap.sandwich.evaluation.image",
+    "evaluate_app": "neuralwrap.sandwich.evaluation.image",
+    "Processor": "neuralwrap.sandwich.models.image",
+    "Sandwich": "neuralwrap.sandwich.models.image",
+    "SandwichTrainConfig": "neuralwrap.sandwich.training.image",
+    "train_sandwich": "neuralwrap.sandwich.training.image",
+    "decode_video": "neuralwrap.sandwich.inference.video",
+    "encode_video": "neuralwrap.sandwich.inference.video",
+    "list_models": "neuralwrap.sandwich.inference.zoo",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -63,7 +63,7 @@ class ProcessorConfig:
     """Feed the codec quality (q/100 as a constant channel) to the MLP and the U-Net."""
     carriers: int = 0
     """Number of fixed carrier patterns (8×8-block-aligned DCT basis functions, see
-    :data:`neuralwrap.sandwich.models.CARRIERS`) the processor also sees, each as itself and multiplied
+    :data:`neuralwrap.sandwich.models.image.CARRIERS`) the processor also sees, each as itself and multiplied
     with every input channel and that product 4×4-box-filtered (``[x, c_k, x·c_k, box(x·c_k)]``): a linear
     map of those can modulate a signal onto a carrier (a colour-over-gray pre-processor hiding chroma in
     texture) or demodulate it (the post).

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from neuralwrap.errors import InputError
 from neuralwrap.luma import luma_tensor
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.capture.sfm import SparseModel
 
 __all__ = ["DensifyOptions", "PointCloud", "colmap_mvs", "colmap_mvs_available", "densify", "plane_sweep_depth"]

@@ -47,7 +47,7 @@ from neuralwrap.rerender.capture.masks import (
 )
 from neuralwrap.rerender.capture.sfm import SfmOptions, load_sparse, run_sfm, undistort
 from neuralwrap.rerender.capture.splat import splat_points
-from neuralwrap.rerender.dataset import Frame, write_frame, write_index
+from neuralwrap.rerender.scene.dataset import Frame, write_frame, write_index
 from neuralwrap.resources import default_data
 
 __all__ = ["STEPS", "CaptureConfig", "Progress", "default_model_path", "run_capture"]

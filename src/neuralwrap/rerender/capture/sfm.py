@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from neuralwrap.errors import InputError, NeuralwrapError
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 
 __all__ = ["SfmOptions", "SfmResult", "SparseModel", "choose_matching", "load_sparse", "run_sfm", "undistort"]
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 
 __all__ = ["PointSplatter", "SplatOutput", "splat_points"]
 

@@ -9,7 +9,7 @@
            ─► image (B,3,H,W)
     buffer, image ─► MultiScaleDiscriminator (PatchGAN at 1, 1/2, 1/4 scale, LSGAN) ─► patch scores
 
-The generator input (``buffer``) is :func:`neuralwrap.rerender.inputs.frame_input`'s layout; its depth
+The generator input (``buffer``) is :func:`neuralwrap.rerender.scene.inputs.frame_input`'s layout; its depth
 channel is in SfM units and the model divides it by ``config.depth_scale`` (so novel views rendered with
 the same point cloud get the same normalisation).
 
@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
 from neuralwrap.nn import UNet
-from neuralwrap.rerender.inputs import DEPTH_CHANNEL, VALID_CHANNEL, input_channels
+from neuralwrap.rerender.scene.inputs import DEPTH_CHANNEL, VALID_CHANNEL, input_channels
 
 __all__ = ["MODEL_FORMAT_VERSION", "AppearanceEncoder", "FilmUNet", "MultiScaleDiscriminator", "PatchDiscriminator",
            "RerenderConfig", "Rerenderer"]
@@ -64,7 +64,7 @@ class RerenderConfig:
     use_appearance: bool = True
     """Condition the generator on an appearance code from the encoder."""
     use_semantics: bool = True
-    """The input has the transient-mask channel (see :func:`~neuralwrap.rerender.inputs.input_channels`)."""
+    """The input has the transient-mask channel (see :func:`~neuralwrap.rerender.scene.inputs.input_channels`)."""
     depth_scale: float = 1.0
     """Scene depth scale (SfM units): the depth channel is divided by it (set by training: median depth)."""
     color_skip: bool = False

@@ -38,9 +38,9 @@ from torch import Tensor
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import write_image
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.capture.splat import splat_points
-from neuralwrap.rerender.dataset import (
+from neuralwrap.rerender.scene.dataset import (
     Frame,
     RerenderDataset,
     decode_normals,
@@ -221,7 +221,7 @@ class SceneRenderer:
 
     def buffer(self, frame: Frame, *, remove_transients: bool = True) -> Tensor:
         """Generator input ``(C, h, w)`` of a frame at the output size (see ``inputs.frame_input``)."""
-        from neuralwrap.rerender.inputs import frame_input
+        from neuralwrap.rerender.scene.inputs import frame_input
 
         return frame_input(frame, size=self.size, use_semantics=self.use_semantics, remove_transients=remove_transients)
 
@@ -379,11 +379,11 @@ def load_render_source(source: str | os.PathLike[str], model: str | os.PathLike[
 
 def appearance_context(renderer: SceneRenderer, codes: dict[str, Tensor], ref_camera: PinholeCamera,
                        without_code: Sequence[str] = ()) -> Any:
-    """An :class:`~neuralwrap.rerender.appearance.AppearanceContext` for ``renderer``'s scene: stored ``codes``,
+    """An :class:`~neuralwrap.rerender.render.appearance.AppearanceContext` for ``renderer``'s scene: stored ``codes``,
     registered photos of the dataset (encoder on photo + stored buffer), outside images (encoder on the image +
     the buffer of ``ref_camera``)."""
-    from neuralwrap.rerender.appearance import AppearanceContext
-    from neuralwrap.rerender.inputs import photo_tensor
+    from neuralwrap.rerender.render.appearance import AppearanceContext
+    from neuralwrap.rerender.scene.inputs import photo_tensor
 
     scene = renderer.scene
     registered = scene.dataset.names if scene.dataset is not None else []

@@ -4,7 +4,7 @@ Keyframe interpolation is Catmull-Rom in the Barry–Goldman pyramid form with c
 same pyramid runs on camera centres (linear blends), rotations (slerp, i.e. ``R0·exp(s·log(R0ᵀR1))``)
 and normalised intrinsics (``fx/W, fy/H, cx/W, cy/H``), so the path passes *exactly* through every
 keyframe and is C¹-smooth between them. Cameras follow the COLMAP convention of
-:class:`~neuralwrap.rerender.camera.PinholeCamera` (``x_cam = R·X + t``; +y down, +z forward).
+:class:`~neuralwrap.rerender.scene.camera.PinholeCamera` (``x_cam = R·X + t``; +y down, +z forward).
 
 Example::
 
@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 
 __all__ = [
     "PATH_KINDS",

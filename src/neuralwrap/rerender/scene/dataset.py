@@ -30,7 +30,7 @@ from neuralwrap import __version__ as _nw_version
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
-from neuralwrap.rerender.camera import PinholeCamera
+from neuralwrap.rerender.scene.camera import PinholeCamera
 
 __all__ = ["FORMAT_VERSION", "Frame", "RerenderDataset", "decode_normals", "encode_normals", "write_frame", "write_index"]
 

@@ -1,4 +1,4 @@
-"""Generator inputs: a :class:`~neuralwrap.rerender.dataset.Frame`'s deep framebuffer as one tensor.
+"""Generator inputs: a :class:`~neuralwrap.rerender.scene.dataset.Frame`'s deep framebuffer as one tensor.
 
 Channel layout of :func:`frame_input` (``C = input_channels(use_semantics)``)::
 
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender.dataset import Frame
+from neuralwrap.rerender.scene.dataset import Frame
 
 __all__ = ["DEPTH_CHANNEL", "NORMAL_CHANNELS", "TRANSIENT_CLASSES", "VALID_CHANNEL", "flip_buffer", "frame_input", "input_channels",
            "photo_tensor", "resize_buffer"]

@@ -30,9 +30,9 @@ from torch.utils.data import Dataset
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import resize_bicubic, to_float, to_uint8
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, register_app
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.data import CropDataset, list_images, load_photos
+from neuralwrap.sandwich.training.data import CropDataset, list_images, load_photos
 
 __all__ = [
     "COLORIZE_BASELINE_MODEL",
@@ -68,7 +68,7 @@ def _photos(folder: str) -> tuple[np.ndarray, ...]:
 
 def rgb_train_data(cfg: object, seed: int) -> Dataset:
     """Random RGB crops ``(3, crop, crop)`` float32 in [0,1] of the photos in ``cfg.data`` (decoded once per
-    folder and process); ``cfg`` is a :class:`~neuralwrap.sandwich.training.SandwichTrainConfig`."""
+    folder and process); ``cfg`` is a :class:`~neuralwrap.sandwich.training.image.SandwichTrainConfig`."""
     return CropDataset(list(_photos(str(cfg.data))), crop=int(cfg.crop), seed=seed)
 
 
@@ -145,12 +145,12 @@ def model_roundtrip(name: str, codec: str | None = None, transfer_from: str | No
 
     Over another codec than the model's (``codec``), the networks are told the JPEG quality whose anchor
     distortion matches (``transfer_from``: the app the model was trained for; see
-    :func:`neuralwrap.sandwich.evaluate.app_transfer_conditioning`)."""
+    :func:`neuralwrap.sandwich.evaluation.image.app_transfer_conditioning`)."""
     state: dict[str, object] = {}
 
     def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
         if "sc" not in state:
-            from neuralwrap.sandwich.codec import load_pretrained
+            from neuralwrap.sandwich.inference.codec import load_pretrained
 
             state["sc"] = sc = load_pretrained(name)
             state["cond"] = {}
@@ -165,8 +165,8 @@ def model_roundtrip(name: str, codec: str | None = None, transfer_from: str | No
 
 
 def _transfer_table(src_app: str, codec: str) -> dict[int, int]:
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.evaluate import app_transfer_conditioning
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.evaluation.image import app_transfer_conditioning
 
     return app_transfer_conditioning(get_app(src_app), get_app(f"{src_app}-{codec}"), list(range(0, 101, 5)))
 

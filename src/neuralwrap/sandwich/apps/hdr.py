@@ -5,7 +5,7 @@
     linear HDR ─► display map (max → 4000 cd/m²) ─► PU21 / PU21(4000) = rep ∈ [0,1]   (float, > 8 bits)
     rep ─► pre ─► 8-bit code ─► JPEG 4:2:0 (real) ─► post ─► rep̂ ─► PU21⁻¹ ─► cd/m²
 
-The source representation and the training data are described in :mod:`neuralwrap.sandwich.hdr_data`;
+The source representation and the training data are described in :mod:`neuralwrap.sandwich.apps.hdr_data`;
 the metrics (PU21-PSNR, HDR-FLIP) in :mod:`neuralwrap.metrics.hdr`. Training minimises the MSE on ``rep``,
 which is PU-MSE up to the constant ``(255 / PU(4000))²``.
 
@@ -32,9 +32,9 @@ import numpy as np
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.metrics.hdr import L_PEAK, hdr_flip, pu21_encode, pu_psnr
-from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, register_app
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.hdr_data import (
+from neuralwrap.sandwich.apps.hdr_data import (
     PU_PEAK,
     hdr_eval_data,
     hdr_train_data,

@@ -43,10 +43,10 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.hdr import HDR_SUFFIXES, read_hdr
 from neuralwrap.metrics.hdr import L_PEAK, display_luminance, pu21_decode, pu21_encode
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.data import CropDataset
+from neuralwrap.sandwich.training.data import CropDataset
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neuralwrap.sandwich.training import SandwichTrainConfig
+    from neuralwrap.sandwich.training.image import SandwichTrainConfig
 
 __all__ = [
     "EVAL_MAX_SIDE",

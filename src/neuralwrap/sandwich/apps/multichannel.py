@@ -44,16 +44,16 @@ from torch.utils.data import Dataset
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import to_float, to_uint8
-from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec, register_app
-from neuralwrap.sandwich.calibration import (
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.training.calibration import (
     fit_rd_slope,
     real_bits,
     refit_rate_correction,
 )
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.sandwich.proxy import CodecProxy
-from neuralwrap.sandwich.training import (
+from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.models.proxy import CodecProxy
+from neuralwrap.sandwich.training.image import (
     RateRefitHook,
     SandwichObjective,
     SandwichTrainConfig,
@@ -63,7 +63,7 @@ from neuralwrap.synthetic.multichannel import MultiChannelCrops, make_multichann
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 if TYPE_CHECKING:
-    from neuralwrap.sandwich.codec import SandwichCodec
+    from neuralwrap.sandwich.inference.codec import SandwichCodec
 
 __all__ = [
     "MC6_JPEG",
@@ -212,8 +212,8 @@ def train_grouped(app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig,
 
 def load_grouped(path: str | os.PathLike[str] | SandwichCodec) -> GroupedSandwich:
     """A :class:`GroupedSandwich` from a model file (``save_model_file``), a shipped model name, or an already
-    loaded :class:`~neuralwrap.sandwich.codec.SandwichCodec` of a grouped model (its weights are reused)."""
-    from neuralwrap.sandwich.codec import (
+    loaded :class:`~neuralwrap.sandwich.inference.codec.SandwichCodec` of a grouped model (its weights are reused)."""
+    from neuralwrap.sandwich.inference.codec import (
         SandwichCodec,
         load_model_file,
         load_pretrained,

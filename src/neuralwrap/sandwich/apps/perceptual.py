@@ -32,8 +32,8 @@ import torch
 from torch import Tensor
 
 from neuralwrap.metrics.msssim import ms_ssim
-from neuralwrap.sandwich.apps import AppSpec, register_app
-from neuralwrap.sandwich.apps_builtin import (
+from neuralwrap.sandwich.apps.registry import AppSpec, register_app
+from neuralwrap.sandwich.apps.builtin import (
     kodak_eval_data,
     model_roundtrip,
     plain_roundtrip,

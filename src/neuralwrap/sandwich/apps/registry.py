@@ -37,7 +37,7 @@ from neuralwrap.sandwich.config import SandwichConfig
 if TYPE_CHECKING:  # pragma: no cover
     import torch.utils.data
 
-    from neuralwrap.sandwich.training import SandwichTrainConfig
+    from neuralwrap.sandwich.training.image import SandwichTrainConfig
 
 __all__ = ["AppRoundtrip", "AppSpec", "get_app", "list_apps", "register_app"]
 
@@ -48,10 +48,10 @@ AppRoundtrip = Callable[[np.ndarray, int], tuple[bytes, np.ndarray]]
 
 #: modules that register apps when imported (missing ones are skipped)
 _APP_MODULES: tuple[str, ...] = (
-    "neuralwrap.sandwich.apps_builtin",
-    "neuralwrap.sandwich.apps_hdr",
-    "neuralwrap.sandwich.apps_perceptual",
-    "neuralwrap.sandwich.apps_multichannel",
+    "neuralwrap.sandwich.apps.builtin",
+    "neuralwrap.sandwich.apps.hdr",
+    "neuralwrap.sandwich.apps.perceptual",
+    "neuralwrap.sandwich.apps.multichannel",
 )
 
 _REGISTRY: dict[str, AppSpec] = {}

@@ -1,4 +1,4 @@
-"""Implementations of the ``sandwich`` subcommands (parsing lives in :mod:`neuralwrap.sandwich.cli`)."""
+"""Implementations of the ``sandwich`` subcommands (parsing lives in :mod:`neuralwrap.sandwich.cli.main`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.outputs import check_output, refuse_inputs
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.codec import load_any
-from neuralwrap.sandwich.file_commands import cmd_decode, cmd_encode  # noqa: F401 - dispatched by name
-from neuralwrap.sandwich.video_cli import cmd_video  # noqa: F401 - ``sandwich video …``, dispatched by name
+from neuralwrap.sandwich.inference.codec import load_any
+from neuralwrap.sandwich.cli.files import cmd_decode, cmd_encode  # noqa: F401 - dispatched by name
+from neuralwrap.sandwich.cli.video import cmd_video  # noqa: F401 - ``sandwich video …``, dispatched by name
 
 log = logging.getLogger("neuralwrap.sandwich")
 
@@ -68,12 +68,12 @@ def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
 def cmd_train(args: argparse.Namespace) -> int:
     import os
 
-    from neuralwrap.sandwich.training import SandwichTrainConfig, train_sandwich
+    from neuralwrap.sandwich.training.image import SandwichTrainConfig, train_sandwich
     from neuralwrap.train import TrainConfig
 
     app = None
     if args.app:
-        from neuralwrap.sandwich.apps import get_app
+        from neuralwrap.sandwich.apps.registry import get_app
 
         app = get_app(args.app)
     cfg = _train_config(args, app)
@@ -96,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
             if args.init:
                 raise InputError(f"--init is not supported for the grouped app {app.name}")
-            from neuralwrap.sandwich.apps_multichannel import train_grouped
+            from neuralwrap.sandwich.apps.multichannel import train_grouped
 
             result = train_grouped(app, tc, sw, cfg)
         else:
@@ -112,9 +112,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
-    from neuralwrap.sandwich.codec import save_model_file
+    from neuralwrap.sandwich.inference.codec import save_model_file
     from neuralwrap.sandwich.config import SandwichConfig
-    from neuralwrap.sandwich.models import Sandwich
+    from neuralwrap.sandwich.models.image import Sandwich
     from neuralwrap.train import (
         latest_checkpoint,
         load_checkpoint,
@@ -128,7 +128,7 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
     model_cfg = meta["config"]["model"]
     cfg = SandwichConfig.from_dict(model_cfg["sandwich"])
     if model_cfg.get("grouped"):
-        from neuralwrap.sandwich.apps_multichannel import GroupedSandwich
+        from neuralwrap.sandwich.apps.multichannel import GroupedSandwich
 
         model: Sandwich = GroupedSandwich(cfg)
     else:
@@ -150,7 +150,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.zoo import list_models
+    from neuralwrap.sandwich.inference.zoo import list_models
 
     models = list_models()
     if not models:
@@ -162,7 +162,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _print_apps() -> int:
-    from neuralwrap.sandwich.apps import list_apps
+    from neuralwrap.sandwich.apps.registry import list_apps
 
     for name, spec in list_apps().items():
         c = spec.config
@@ -173,8 +173,8 @@ def _print_apps() -> int:
 
 def cmd_eval_app(args: argparse.Namespace) -> int:
     """``sandwich eval --app NAME --model M``: the models and the app's baselines on its test images."""
-    from neuralwrap.sandwich.apps import get_app
-    from neuralwrap.sandwich.evaluate import evaluate_app
+    from neuralwrap.sandwich.apps.registry import get_app
+    from neuralwrap.sandwich.evaluation.image import evaluate_app
 
     app = get_app(args.app)
     refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
@@ -186,7 +186,7 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
     if app.config.code_channels > 3:  # grouped models code one file per group: they run as extra roundtrips
         import dataclasses
 
-        from neuralwrap.sandwich.apps_multichannel import (
+        from neuralwrap.sandwich.apps.multichannel import (
             grouped_model_roundtrip,
             load_grouped,
         )
@@ -210,8 +210,8 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from neuralwrap.codecs.sweep import load_images
-    from neuralwrap.sandwich.evaluate import EvalSpec, evaluate
+    from neuralwrap.rd.sweep import load_images
+    from neuralwrap.sandwich.evaluation.image import EvalSpec, evaluate
 
     if args.list_apps:
         return _print_apps()
@@ -235,8 +235,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         images = dict(list(images.items())[: args.limit])
     spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
     if codec != first.codec:
-        from neuralwrap.sandwich.data import fixed_training_crops, load_photos
-        from neuralwrap.sandwich.transfer import match_conditioning
+        from neuralwrap.sandwich.training.data import fixed_training_crops, load_photos
+        from neuralwrap.sandwich.inference.transfer import match_conditioning
 
         crops = [(c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
                  for c in fixed_training_crops(load_photos(args.train_data or require_data("train", "--train-data")), 256, 12, seed=123)]
@@ -252,7 +252,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.bench import bench
+    from neuralwrap.sandwich.evaluation.bench import bench
 
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
@@ -276,7 +276,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.demo import run_demo
+    from neuralwrap.sandwich.evaluation.demo import run_demo
 
     refuse_inputs(args.out, [args.data])
     report = run_demo(Path(args.out), Path(args.data) if args.data else None, args.images, progress=not args.quiet)
@@ -287,9 +287,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Refit a model's rate-proxy correction against the real codec on training crops (weights untouched)."""
     args.data = args.data or str(require_data("train"))
-    from neuralwrap.sandwich.codec import save_model_file
-    from neuralwrap.sandwich.data import fixed_training_crops, load_photos
-    from neuralwrap.sandwich.training import RateRefitHook
+    from neuralwrap.sandwich.inference.codec import save_model_file
+    from neuralwrap.sandwich.training.data import fixed_training_crops, load_photos
+    from neuralwrap.sandwich.training.image import RateRefitHook
     from neuralwrap.train import load_weights
 
     _check_model_output(args.output, [*_model_pair(args.model), Path(args.data)], force=args.force)
@@ -298,7 +298,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     hook = RateRefitHook(crops, every=1)
     before = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
     after = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
-    from neuralwrap.sandwich.zoo import zoo_path
+    from neuralwrap.sandwich.inference.zoo import zoo_path
 
     src = Path(args.model) if args.model.endswith(".safetensors") else zoo_path(args.model)
     extra = {k: v for k, v in load_weights(src).config.items() if k not in ("name", "version", "sandwich")}

@@ -24,7 +24,7 @@ from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
 from neuralwrap.io.outputs import check_output
 from neuralwrap.io.probe import probe_image
-from neuralwrap.sandwich.codec import SandwichCodec, decode_file, load_any, load_model_file
+from neuralwrap.sandwich.inference.codec import SandwichCodec, decode_file, load_any, load_model_file
 
 __all__ = ["DECODED_SUFFIXES", "add_file_commands", "check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
 

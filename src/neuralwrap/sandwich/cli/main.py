@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from neuralwrap.cli_support import one_line_warnings, terminate_as_interrupt
 from neuralwrap.errors import NeuralwrapError
 from neuralwrap.resources import default_data
-from neuralwrap.sandwich.file_commands import add_file_commands
+from neuralwrap.sandwich.cli.files import add_file_commands
 
 __all__ = ["entry", "main", "parse_processor"]
 
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_files(sub)
-    from neuralwrap.sandwich.video_cli import add_video
+    from neuralwrap.sandwich.cli.video import add_video
 
     add_video(sub)
     return parser
@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from neuralwrap.sandwich import commands
+    from neuralwrap.sandwich.cli import commands
 
     what = f"sandwich {args.command}" + (f" {args.video_command}" if args.command == "video" else "")
     try:

@@ -1,5 +1,5 @@
 """``sandwich video encode | decode | eval | train``: sandwiched video on the command line (streaming, real encoders;
-``train`` trains a sandwich through the x265 video proxy, see :mod:`neuralwrap.sandwich.video_training`)."""
+``train`` trains a sandwich through the x265 video proxy, see :mod:`neuralwrap.sandwich.training.video`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.outputs import check_output
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.file_commands import check_quality
+from neuralwrap.sandwich.cli.files import check_quality
 
 __all__ = ["add_video", "cmd_video"]
 
@@ -123,7 +123,7 @@ def _add_train(vs: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.video_training import (
+    from neuralwrap.sandwich.training.video import (
         VideoTrainConfig,
         export_video_model,
         train_video_sandwich,
@@ -137,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.init:  # the processors' architecture comes with their weights
         import dataclasses
 
-        from neuralwrap.sandwich.codec import load_model_file
+        from neuralwrap.sandwich.inference.codec import load_model_file
 
         init_cfg = load_model_file(args.init).config
         cfg = dataclasses.replace(cfg, pre=init_cfg.pre, post=init_cfg.post)
@@ -159,7 +159,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _load(spec: str, device: str):  # -> SandwichCodec
-    from neuralwrap.sandwich.codec import load_any
+    from neuralwrap.sandwich.inference.codec import load_any
 
     return load_any(spec, device)
 
@@ -177,7 +177,7 @@ def _preset(text: str | None) -> str | int | None:
 
 def cmd_video(args: argparse.Namespace) -> int:
     """Dispatch ``sandwich video …``."""
-    from neuralwrap.sandwich import video
+    from neuralwrap.sandwich.inference import video
 
     if args.video_command == "train":
         return _train(args)
@@ -205,7 +205,7 @@ def cmd_video(args: argparse.Namespace) -> int:
                                  skip_corrupt=args.skip_corrupt)
         print(json.dumps(rep.to_dict()))
         return 0
-    from neuralwrap.sandwich.video_eval import (
+    from neuralwrap.sandwich.evaluation.video import (
         SandwichVideo,
         VideoEvalSpec,
         evaluate_video,

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.sandwich.codec import SandwichCodec
+from neuralwrap.sandwich.inference.codec import SandwichCodec
 
 __all__ = ["bench", "bench_image"]
 

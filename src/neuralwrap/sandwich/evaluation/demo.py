@@ -10,14 +10,14 @@ import json
 from pathlib import Path
 
 from neuralwrap.codecs import get_codec
-from neuralwrap.codecs.sweep import load_images
+from neuralwrap.rd.sweep import load_images
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import write_image
 from neuralwrap.metrics.psnr import psnr
 from neuralwrap.resources import package_file
-from neuralwrap.sandwich.codec import load_pretrained
-from neuralwrap.sandwich.evaluate import EvalSpec, evaluate
+from neuralwrap.sandwich.inference.codec import load_pretrained
+from neuralwrap.sandwich.evaluation.image import EvalSpec, evaluate
 
 __all__ = ["demo_images_dir", "run_demo"]
 

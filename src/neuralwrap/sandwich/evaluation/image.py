@@ -23,7 +23,7 @@ import torch
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.codecs.base import bits_per_pixel
-from neuralwrap.codecs.sweep import (
+from neuralwrap.rd.sweep import (
     RDRecord,
     average_curve,
     curves_by_image,
@@ -34,13 +34,13 @@ from neuralwrap.codecs.sweep import (
 )
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
-from neuralwrap.metrics.plots import plot_rd
+from neuralwrap.rd.plots import plot_rd
 from neuralwrap.metrics.psnr import psnr
 from neuralwrap.nn import count_parameters, macs_per_pixel
-from neuralwrap.sandwich.codec import SandwichCodec
+from neuralwrap.sandwich.inference.codec import SandwichCodec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neuralwrap.sandwich.apps import AppRoundtrip, AppSpec
+    from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
 
 __all__ = [
     "EvalSpec",
@@ -278,7 +278,7 @@ def app_transfer_conditioning(src: AppSpec, dst: AppSpec, qualities: Sequence[in
     if src.anchor is None or dst.anchor is None:
         raise InputError(f"transfer {src.name} → {dst.name} needs an anchor baseline in both apps")
     if crops is None:
-        from neuralwrap.sandwich.training import SandwichTrainConfig, app_crops
+        from neuralwrap.sandwich.training.image import SandwichTrainConfig, app_crops
 
         t = app_crops(src, SandwichTrainConfig(crop=64), size, n, seed)
         crops = [c.permute(1, 2, 0).numpy() for c in t]
@@ -328,10 +328,10 @@ def _app_sweep(label: str, run: AppRoundtrip, images: Sequence[tuple[str, np.nda
 
 
 def _bd_separate(records: Sequence[RDRecord], label: str, anchor: str) -> dict[str, Any]:
-    """Like :func:`~neuralwrap.codecs.sweep.bd_vs_anchor`, but BD-PSNR and BD-rate are computed
+    """Like :func:`~neuralwrap.rd.sweep.bd_vs_anchor`, but BD-PSNR and BD-rate are computed
     independently: BD-PSNR needs overlapping rates only, BD-rate overlapping PSNRs (an app whose baseline
     levels off far below the model, e.g. gray vs colour, has a BD-PSNR but no BD-rate)."""
-    from neuralwrap.metrics.bd import bd_psnr, bd_rate
+    from neuralwrap.rd.bd import bd_psnr, bd_rate
 
     ca, cb = curves_by_image(records, anchor), curves_by_image(records, label)
     out: dict[str, Any] = {}
@@ -387,7 +387,7 @@ def evaluate_app(
     curve vs every baseline, the anchor first; PSNR at fixed bpp; model complexity), ``rd.png`` and
     ``comparison.png`` (one image side by side at the rate closest to ``app.comparison_bpp``).
     """
-    from neuralwrap.sandwich.apps import get_app
+    from neuralwrap.sandwich.apps.registry import get_app
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 Each entry (a plain encode at a pixel format, or a sandwich model) is encoded at every CRF with the same
 encoder and preset; the ``.mp4`` is decoded frame by frame and compared with the source. Quality is the
 mean over frames of the per-frame RGB PSNR (8-bit, peak 255); rate is ``8 · bytes / (W · H · frames)``;
-flicker is :func:`~neuralwrap.sandwich.video.temporal_flicker`. With ``VideoEvalSpec.lpips`` the mean
+flicker is :func:`~neuralwrap.sandwich.inference.video.temporal_flicker`. With ``VideoEvalSpec.lpips`` the mean
 per-frame LPIPS (shift-tolerant, AlexNet; lower = better) is measured too, and BD-rate under LPIPS is
 computed on the quality axis ``−ln(LPIPS)``. Outputs (atomic): ``records.csv``, ``summary.json`` (BD-rate /
 BD-PSNR of every entry against the first), ``rd.png``, ``flicker.png`` (and ``rd_lpips.png``) and a
@@ -31,10 +31,10 @@ from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import resize_bicubic, to_float, write_image
 from neuralwrap.io.video import FrameSource
 from neuralwrap.luma import luma_uint8
-from neuralwrap.metrics.bd import bd_psnr, bd_rate
+from neuralwrap.rd.bd import bd_psnr, bd_rate
 from neuralwrap.metrics.psnr import psnr
-from neuralwrap.sandwich.codec import SandwichCodec
-from neuralwrap.sandwich.video import _fps, _limited, encode_video, iter_decode_video
+from neuralwrap.sandwich.inference.codec import SandwichCodec
+from neuralwrap.sandwich.inference.video import _fps, _limited, encode_video, iter_decode_video
 
 __all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "parse_anchor"]
 
@@ -61,7 +61,7 @@ class SandwichVideo:
     codec: SandwichCodec
     pix_fmt: str | None = None
     cond_quality: int | None = None
-    """Fixed conditioning quality; None = matched per CRF (see :func:`~neuralwrap.sandwich.video.matched_video_quality`)."""
+    """Fixed conditioning quality; None = matched per CRF (see :func:`~neuralwrap.sandwich.inference.video.matched_video_quality`)."""
 
 
 @dataclass
@@ -171,7 +171,7 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
 
 def _frame_lpips(ref: np.ndarray, rec: np.ndarray) -> float:
     """LPIPS (alex) of two ``(H, W, 3)`` uint8 frames (the image apps' eval metric)."""
-    from neuralwrap.sandwich.apps_perceptual import lpips_metric
+    from neuralwrap.sandwich.apps.perceptual import lpips_metric
 
     return lpips_metric("alex")(to_float(ref), to_float(rec))
 
@@ -212,7 +212,7 @@ def _summary(rows: list[dict[str, Any]], labels: list[str], spec: VideoEvalSpec,
 
 
 def _write_outputs(rows: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> None:
-    from neuralwrap.metrics.plots import plot_rd
+    from neuralwrap.rd.plots import plot_rd
 
     with atomic_path(out / "records.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))

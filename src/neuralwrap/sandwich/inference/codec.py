@@ -30,9 +30,9 @@ from neuralwrap.errors import (
 )
 from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
 from neuralwrap.sandwich.config import SandwichConfig
-from neuralwrap.sandwich.fileformat import SandwichTag, metadata_settings, read_tag
-from neuralwrap.sandwich.models import Sandwich
-from neuralwrap.sandwich.zoo import list_models, zoo_path
+from neuralwrap.sandwich.inference.fileformat import SandwichTag, metadata_settings, read_tag
+from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.inference.zoo import list_models, zoo_path
 from neuralwrap.train.checkpoint import apply_state_dict, load_weights, save_weights
 
 __all__ = ["MIN_SIDE", "MODEL_ID_RE", "SandwichCodec", "decode_file", "load_any", "load_model_file", "load_pretrained", "save_model_file"]
@@ -79,7 +79,7 @@ class SandwichCodec:
     trained on one codec run over another (e.g. the JPEG-trained model over ``heif``), with
     ``cond_quality`` the quality the networks are told (default: ``quality``).
 
-    ``app`` names the application (:mod:`neuralwrap.sandwich.apps`) the model was trained for, if any;
+    ``app`` names the application (:mod:`neuralwrap.sandwich.apps.registry`) the model was trained for, if any;
     such a model takes uint8, uint16 or float32 input as its representation without an 8-bit
     conversion, and :meth:`decode_float` gives its unrounded float output.
     """
@@ -135,7 +135,7 @@ class SandwichCodec:
             raise UnsupportedOptionError(
                 f"model {self.name} makes a {self.config.code_channels}-channel code image, coded as "
                 f"{-(-self.config.code_channels // 3)} files; one-file encode is not supported for it: use "
-                "neuralwrap.sandwich.apps_multichannel.grouped_model_roundtrip (or load_grouped)")
+                "neuralwrap.sandwich.apps.multichannel.grouped_model_roundtrip (or load_grouped)")
         cq = int(quality if cond_quality is None else cond_quality)
         if name == self.config.codec:
             settings.setdefault("subsampling", self.config.subsampling)
@@ -246,5 +246,5 @@ def decode_file(data: bytes, device: str | torch.device = "cpu",
         raise CheckpointError(f"file needs {tag.model} version {tag.version}, the model given is version {sc.version}")
     if sc.config.code_channels not in (1, 3):
         raise UnsupportedOptionError(f"model {sc.name} codes several files per image; decode them with "
-                                     "neuralwrap.sandwich.apps_multichannel.load_grouped")
+                                     "neuralwrap.sandwich.apps.multichannel.load_grouped")
     return sc.decode(data), tag

@@ -9,9 +9,9 @@ in the MP4 metadata (key :data:`VIDEO_TAG_KEY`), so decoding needs no flags.
 Conditioning: image sandwiches are conditioned on the JPEG quality they were trained at. For a video
 encode the encoder picks the JPEG quality whose damage to the first frame's code image (PSNR of the
 code image itself) matches the video encoder's at the requested CRF (distortion-matched conditioning,
-as :mod:`neuralwrap.sandwich.transfer` does for other image codecs), unless ``cond_quality`` is given.
+as :mod:`neuralwrap.sandwich.inference.transfer` does for other image codecs), unless ``cond_quality`` is given.
 Video sandwiches (trained through the x265 proxy, ``config.codec == "hevc"``, see
-:mod:`neuralwrap.sandwich.video_training`) are conditioned on ``q = 100 − 2·QP`` instead: the constant ``qp`` of
+:mod:`neuralwrap.sandwich.training.video`) are conditioned on ``q = 100 − 2·QP`` instead: the constant ``qp`` of
 the encode, or ``crf_to_qp(crf)`` for a CRF encode (x265's default CRF 28 when neither is given).
 
 Rates are real: ``bpp = 8 · len(mp4 bytes) / (W · H · frames)`` of the full-resolution source.
@@ -36,8 +36,8 @@ from neuralwrap.io.atomic import atomic_dir
 from neuralwrap.io.images import write_image
 from neuralwrap.io.video import DecodeReport, FrameSource
 from neuralwrap.metrics.psnr import psnr
-from neuralwrap.sandwich.codec import SandwichCodec, load_pretrained
-from neuralwrap.sandwich.fileformat import SandwichTag, parse_tag
+from neuralwrap.sandwich.inference.codec import SandwichCodec, load_pretrained
+from neuralwrap.sandwich.inference.fileformat import SandwichTag, parse_tag
 
 __all__ = [
     "VIDEO_TAG_KEY",
@@ -123,7 +123,7 @@ def video_cond_quality(sc: SandwichCodec, pix_fmt: str, crf: float | None = None
     """Conditioning quality of a video sandwich (``config.codec == "hevc"``): ``100 − 2·QP`` with ``QP = qp``,
     or ``crf_to_qp(crf, pix_fmt)`` (CRF 28, x265's default, when both are None), clamped to the model's range."""
     from neuralwrap.proxies.video import crf_to_qp
-    from neuralwrap.sandwich.video_training import qp_to_quality
+    from neuralwrap.sandwich.training.video import qp_to_quality
 
     q_eff = float(qp) if qp is not None else crf_to_qp(28.0 if crf is None else float(crf), pix_fmt)
     lo, hi = sc.config.quality_range
@@ -138,7 +138,7 @@ def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[
     (written atomically). ``crf`` or ``qp`` (constant QP), ``preset`` as the codec takes them; returns the
     real size and rate. Conditioning: ``cond_quality``, else :func:`video_cond_quality` for a video
     sandwich, else :func:`matched_video_quality`."""
-    from neuralwrap.sandwich.video_training import is_video_model
+    from neuralwrap.sandwich.training.video import is_video_model
 
     fmt = code_pix_fmt(sc, pix_fmt)
     settings: dict[str, Any] = {"pix_fmt": fmt, "fps": _fps(source)}

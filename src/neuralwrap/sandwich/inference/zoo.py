@@ -26,7 +26,7 @@ class ZooEntry:
     description: str
     """One line for ``sandwich models``."""
     app: str | None = None
-    """Application (:mod:`neuralwrap.sandwich.apps`) the model belongs to; None = plain RGB sandwich."""
+    """Application (:mod:`neuralwrap.sandwich.apps.registry`) the model belongs to; None = plain RGB sandwich."""
 
 
 #: name → entry. Regenerate sha256 with ``sha256sum src/neuralwrap/sandwich/pretrained/*.safetensors``.

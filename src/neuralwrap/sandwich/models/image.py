@@ -238,12 +238,12 @@ class Sandwich(nn.Module):
     (see :class:`Processor`); untrained, the sandwich is area-down → codec → bicubic-up.
 
     The rate correction ``rate_log_corr`` (one entry per quality bin) is refitted against the real
-    codec's bytes during training (:mod:`neuralwrap.sandwich.training`) and saved with the weights.
+    codec's bytes during training (:mod:`neuralwrap.sandwich.training.image`) and saved with the weights.
     """
 
     def __init__(self, cfg: SandwichConfig) -> None:
         super().__init__()
-        from neuralwrap.sandwich.proxy import (
+        from neuralwrap.sandwich.models.proxy import (
             CodecProxy,  # local: keeps models importable without proxies
         )
 

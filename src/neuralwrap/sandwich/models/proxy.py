@@ -12,7 +12,7 @@ from neuralwrap.proxies.rate import JpegRate
 __all__ = ["PROXY_CODECS", "CodecProxy"]
 
 #: codecs with a differentiable proxy a sandwich can be trained through ("hevc": the x265 video proxy, each
-#: image coded as one intra frame; video sandwiches train on clips in :mod:`neuralwrap.sandwich.video_training`)
+#: image coded as one intra frame; video sandwiches train on clips in :mod:`neuralwrap.sandwich.training.video`)
 PROXY_CODECS = ("jpeg", "hevc")
 _HEVC_PIX_FMT = {"444": "yuv444p", "420": "yuv420p", "400": "gray"}
 
@@ -44,7 +44,7 @@ class CodecProxy(nn.Module):
         import torch
 
         from neuralwrap.proxies.video import video_proxy
-        from neuralwrap.sandwich.video_training import quality_to_qp
+        from neuralwrap.sandwich.training.video import quality_to_qp
 
         frames, bits = [], []
         for i in range(code8.shape[0]):

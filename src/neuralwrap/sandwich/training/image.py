@@ -23,20 +23,20 @@ import torch
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
-from neuralwrap.sandwich.calibration import (
+from neuralwrap.sandwich.training.calibration import (
     RDSlope,
     fit_rd_slope,
     real_bits,
     refit_rate_correction,
 )
 from neuralwrap.sandwich.config import SandwichConfig
-from neuralwrap.sandwich.data import CropDataset, fixed_training_crops, load_photos
+from neuralwrap.sandwich.training.data import CropDataset, fixed_training_crops, load_photos
 from neuralwrap.sandwich.losses import get_distortion, mse_distortion
-from neuralwrap.sandwich.models import Sandwich
+from neuralwrap.sandwich.models.image import Sandwich
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neuralwrap.sandwich.apps import AppSpec
+    from neuralwrap.sandwich.apps.registry import AppSpec
 
 __all__ = ["RateRefitHook", "SandwichObjective", "SandwichTrainConfig", "app_crops", "train_sandwich"]
 
@@ -203,7 +203,7 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
 
     ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
-    With ``app`` (:class:`~neuralwrap.sandwich.apps.AppSpec`), the data come from ``app.train_data``,
+    With ``app`` (:class:`~neuralwrap.sandwich.apps.registry.AppSpec`), the data come from ``app.train_data``,
     the distortion is ``app.distortion`` and λ(q) is the RD slope of the app's anchor baseline measured
     with the real codec on training crops; ``cfg`` is usually ``app.config`` (possibly with overrides).
     ``train_cfg.max_seconds`` counts from this call's start (data loading and calibration included).
@@ -214,8 +214,8 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
     if sw.init:
-        from neuralwrap.sandwich.codec import load_any
-        from neuralwrap.sandwich.models import load_processors
+        from neuralwrap.sandwich.inference.codec import load_any
+        from neuralwrap.sandwich.models.image import load_processors
 
         load_processors(model, load_any(sw.init).model.state_dict(), sw.init)
     hook = RateRefitHook(refit_crops, sw.refit_every, dict(app.codec_settings) if app is not None else None)

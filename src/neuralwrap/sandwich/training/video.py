@@ -1,6 +1,6 @@
 """``sandwich video train``: pre/post processors trained THROUGH the x265 video proxy, for real x265.
 
-The networks are the image sandwich's :class:`~neuralwrap.sandwich.models.Processor` s, applied to every frame;
+The networks are the image sandwich's :class:`~neuralwrap.sandwich.models.image.Processor` s, applied to every frame;
 between them the clip goes through :func:`~neuralwrap.proxies.video.video_proxy` (I frame, then motion-compensated
 P frames, rate calibrated on x265), with the motion estimated once on the SOURCE clip::
 
@@ -11,7 +11,7 @@ Per clip ``i`` with its QP drawn uniformly from ``qp_range`` (integers)::
 
     loss_i = [MSE_i + λ(QP_i) · bpp_i + P_i] / MSE_plain(QP_i)
 
-as :class:`~neuralwrap.sandwich.training.SandwichObjective`: MSE in 8-bit units² over all frames, bpp =
+as :class:`~neuralwrap.sandwich.training.image.SandwichObjective`: MSE in 8-bit units² over all frames, bpp =
 proxy bits of the clip / (H·W·T), ``P`` the squared excursion of the raw pre-processor output outside [0,1],
 ``λ(QP) = −dMSE/dbpp`` and ``MSE_plain(QP)`` of the plain REAL x265 (constant QP, same pix_fmt, packet payload
 bits) on training clips (:func:`fit_video_rd_slope`). For ``gray`` (RGB over 4:0:0) the plain anchor is x265
@@ -20,7 +20,7 @@ gray of the BT.601 luma, its MSE measured against the RGB source (gray shown as 
 Conditioning: the processors take a "quality" in 1..100; a video model is told ``q = 100 − 2·QP``
 (:func:`qp_to_quality`; QP 22..42 → q 56..16), and its ``SandwichConfig.quality_range`` holds that range in
 quality units. ``SandwichConfig.codec == "hevc"`` marks a model trained through the video proxy
-(:func:`is_video_model`); ``neuralwrap.sandwich.video.encode_video`` then conditions on ``qp_to_quality(QP)``
+(:func:`is_video_model`); ``neuralwrap.sandwich.inference.video.encode_video`` then conditions on ``qp_to_quality(QP)``
 (``QP = crf_to_qp(CRF)`` for a CRF encode).
 
 The model's ``rate_log_corr`` bins (over ``quality_range``) are set once, before training, to the median
@@ -48,10 +48,10 @@ import torch
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
-from neuralwrap.sandwich.calibration import RDSlope
+from neuralwrap.sandwich.training.calibration import RDSlope
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.models import Processor
-from neuralwrap.sandwich.video_data import ClipDataset, fixed_clips
+from neuralwrap.sandwich.models.image import Processor
+from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 __all__ = [
@@ -145,10 +145,10 @@ class VideoSandwich(nn.Module):
     """Per-frame pre/post :class:`Processor` s around the x265 video proxy (``cfg.codec == "hevc"``, ``scale`` 1
     or 2: half-resolution code frames).
 
-    Its state dict has the keys of a :class:`~neuralwrap.sandwich.models.Sandwich` of the same config
+    Its state dict has the keys of a :class:`~neuralwrap.sandwich.models.image.Sandwich` of the same config
     (``pre.*``, ``post.*``, ``rate_log_corr``), so the exported file is a standard sandwich model file.
     ``preprocess`` / ``postprocess`` have the Sandwich signatures, so a
-    :class:`~neuralwrap.sandwich.codec.SandwichCodec` can wrap it.
+    :class:`~neuralwrap.sandwich.inference.codec.SandwichCodec` can wrap it.
     """
 
     def __init__(self, cfg: SandwichConfig) -> None:
@@ -238,7 +238,7 @@ def _plain_code(frames: np.ndarray, pix_fmt: str, scale: int = 1) -> np.ndarray:
         frames = _resize_clip(frames, frames.shape[2] // scale, frames.shape[1] // scale)
     if pix_fmt != "gray":
         return frames
-    from neuralwrap.sandwich.video_data import gray_clip
+    from neuralwrap.sandwich.training.video_data import gray_clip
 
     return gray_clip(frames)
 
@@ -287,7 +287,7 @@ def fit_video_rd_slope(clips: Sequence[dict[str, Tensor]], qps: Sequence[int], p
                        preset: str | None = None, scale: int = 1) -> VideoCalibration:
     """Encode every clip (``{"clip": (T,3,H,W), "flow": ...}``) with REAL x265 at each constant QP (``scale`` 2:
     its bicubic half, see :func:`_real_point`; bpp per full-resolution pixel); fit ``ln MSE``
-    as a quadratic in ``ln bpp`` (as :func:`~neuralwrap.sandwich.calibration.fit_rd_slope`) and return
+    as a quadratic in ``ln bpp`` (as :func:`~neuralwrap.sandwich.training.calibration.fit_rd_slope`) and return
     ``λ = −dMSE/dbpp`` and ``MSE_plain`` per QP as an :class:`RDSlope` over ``qp_to_quality(qp)`` (ascending),
     plus the real/proxy bit ratios of the plain clips."""
     if not clips:
@@ -332,7 +332,7 @@ class VideoSandwichObjective:
 
     def __init__(self, slope: RDSlope, qp_range: tuple[int, int], gamma: float = 1.0, seed: int = 0,
                  distortion: str = "mse") -> None:
-        from neuralwrap.sandwich.apps import list_apps
+        from neuralwrap.sandwich.apps.registry import list_apps
         from neuralwrap.sandwich.losses import get_distortion
 
         list_apps()  # the app modules register their distortions (lpips, msssim) on import
@@ -385,7 +385,7 @@ class VideoTrainConfig:
     size: int = 96
     """Square clip size in pixels."""
     scale_range: tuple[float, float] | None = None
-    """Resampling factors of the photos (see :func:`~neuralwrap.sandwich.video_data.make_clip`); e.g. (0.5, 1.0)
+    """Resampling factors of the photos (see :func:`~neuralwrap.sandwich.training.video_data.make_clip`); e.g. (0.5, 1.0)
     gives detail densities closer to 320×240 video; None = whole photos shrunk to the clip (dense detail)."""
     qp_range: tuple[int, int] = (22, 42)
     """QPs trained over (uniform integers)."""
@@ -411,7 +411,7 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     and the final logs (plus the calibration); checkpoints and logs go to ``train_cfg.out_dir``.
     ``train_cfg.max_seconds`` counts from this call's start (the x265 calibration included)."""
     t0 = time.monotonic()
-    from neuralwrap.sandwich.data import load_photos
+    from neuralwrap.sandwich.training.data import load_photos
 
     if _pix_fmt_of(cfg) != vt.pix_fmt:
         raise InputError(f"config subsampling {cfg.subsampling!r} does not code pix_fmt {vt.pix_fmt!r}")
@@ -423,7 +423,7 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     seed_everything(train_cfg.seed)
     model = VideoSandwich(cfg)
     if vt.init:
-        from neuralwrap.sandwich.models import load_processors
+        from neuralwrap.sandwich.models.image import load_processors
         from neuralwrap.train.checkpoint import load_weights
 
         load_processors(model, load_weights(vt.init).state_dict, vt.init)
@@ -443,7 +443,7 @@ def export_video_model(model: VideoSandwich, path: str | os.PathLike[str], name:
                        extra: dict[str, Any] | None = None) -> Any:
     """Write the inference model file pair (a standard sandwich model file: ``load_model_file`` builds it,
     the sandwich proxy of codec "hevc" being the video proxy)."""
-    from neuralwrap.sandwich.codec import save_model_file
+    from neuralwrap.sandwich.inference.codec import save_model_file
 
     info = {"video": {"pix_fmt": model.pix_fmt, "conditioning": "quality = 100 - 2*QP"}, **(extra or {})}
     return save_model_file(path, model, name, version, extra=info)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 A crop window moves over a photo along a smooth random trajectory, rendered with bicubic warps, plus optional
 temporal noise (independent per pixel, channel and frame). Made from the training photos
 (``../shared/data/train``), never from Kodak or the held-out video clips. Used by
-:mod:`neuralwrap.sandwich.video_training` and by ``benchmarks/video_proxy_fit.py``.
+:mod:`neuralwrap.sandwich.training.video` and by ``benchmarks/video_proxy_fit.py``.
 
 Example::
 
@@ -79,7 +79,7 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
 
     def __init__(self, photos: str | os.PathLike[str] | Sequence[np.ndarray], frames: int = 4, size: int = 96,
                  length: int = 100_000, seed: int = 0, scale_range: tuple[float, float] | None = None) -> None:
-        from neuralwrap.sandwich.data import load_photos
+        from neuralwrap.sandwich.training.data import load_photos
 
         if frames < 2 or size < 16:
             raise InputError(f"ClipDataset needs frames >= 2 and size >= 16, got frames={frames}, size={size}")
