@@ -18,14 +18,12 @@ from neuralwrap.sandwich.inference.codec import load_model_file
 from neuralwrap.sandwich.models.proxy import PROXY_CODECS
 from neuralwrap.sandwich.inference.video import decode_video, encode_video, read_video_tag
 from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips, make_clip
+from neuralwrap.sandwich.config import is_video_model, qp_to_quality, quality_to_qp
 from neuralwrap.sandwich.training.video import (
     VideoSandwich,
     VideoSandwichObjective,
     export_video_model,
     fit_video_rd_slope,
-    is_video_model,
-    qp_to_quality,
-    quality_to_qp,
     video_sandwich_config,
 )
 from tests.conftest import smooth_image

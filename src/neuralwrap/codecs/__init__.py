@@ -4,10 +4,8 @@ Image codecs: ``jpeg``, ``webp``, ``avif`` (Pillow), ``heif`` (pillow-heif, HEVC
 ``hevc``, ``av1`` (PyAV). Look them up with :func:`get_codec` / :func:`list_codecs`.
 """
 
-from neuralwrap.codecs.base import (
-    ImageCodec,
-    VideoCodec,
-    bits_per_pixel,
+from neuralwrap.codecs.base import ImageCodec, VideoCodec, bits_per_pixel
+from neuralwrap.codecs.registry import (
     decode,
     encode,
     get_codec,

@@ -34,20 +34,20 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import logging
 import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 from PIL import Image, ImageFile
 
-from neuralwrap.codecs.base import ImageCodec, register_codec
+from neuralwrap.codecs.base import ImageCodec
+from neuralwrap.codecs.settings import MAX_DECODE_PIXELS, check_int, parse_settings
 from neuralwrap.errors import CodecError, InputError, UnsupportedOptionError
 from neuralwrap.io.images import check_image, error_text, to_uint8
 
@@ -77,33 +77,13 @@ def _heif():  # -> the pillow_heif module
     return pillow_heif
 
 
-#: decoders refuse images with more pixels than this (guards against decompression bombs in corrupt
-#: or hostile headers; below Pillow's own 89 Mpx warning threshold so that warning never fires).
-MAX_DECODE_PIXELS: int = 1 << 26
 #: XML namespace of the properties written by :func:`xmp_packet`.
 XMP_NAMESPACE: str = "https://github.com/neuralwrap/ns/1.0/"
 
-S = TypeVar("S")
 
 
 # ----------------------------------------------------------------------------------------------
 # shared helpers
-
-
-def _parse_settings(codec: str, cls: type[S], settings: Mapping[str, Any]) -> S:
-    """Build the settings dataclass ``cls``; unknown keywords raise :class:`UnsupportedOptionError`."""
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise UnsupportedOptionError(
-            f"{codec}: unknown setting(s) {', '.join(unknown)}; supported: {', '.join(sorted(known))}"
-        )
-    return cls(**settings)
-
-
-def _check_int(codec: str, option: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise UnsupportedOptionError(f"{codec}: option {option}={value!r} must be an integer in [{lo}, {hi}]")
 
 
 def _check_bool(codec: str, option: str, value: Any) -> None:
@@ -318,7 +298,7 @@ class JpegSettings:
     """An XMP packet (see :func:`xmp_packet`) stored in an APP1 segment."""
 
     def __post_init__(self) -> None:
-        _check_int("jpeg", "quality", self.quality, 1, 100)
+        check_int("jpeg", "quality", self.quality, 1, 100)
         _check_bool("jpeg", "optimize", self.optimize)
         _check_bytes("jpeg", "comment", self.comment)
         _check_bytes("jpeg", "xmp", self.xmp)
@@ -326,19 +306,19 @@ class JpegSettings:
             raise UnsupportedOptionError("jpeg: option comment is longer than a COM marker allows (65533 bytes)")
 
 
-@register_codec("jpeg")
 class JpegCodec(ImageCodec):
     """Baseline JPEG. Input ``(H, W, 3)`` RGB or ``(H, W, 1)`` gray, uint8 only; see :class:`JpegSettings`.
 
     ``x (uint8) → libjpeg-turbo (YCbCr, 4:2:0 / 4:4:4, or single-component 4:0:0) → .jpg``
     """
 
+    name = "jpeg"
     suffix = ".jpg"
     _PIL_SUBSAMPLING = {"444": 0, "420": 2}
 
     def encode(self, image: np.ndarray, **settings: Any) -> bytes:
         """Encode a uint8 ``HxWxC`` (C = 1 or 3) image to JPEG bytes."""
-        cfg = _parse_settings(self.name, JpegSettings, settings)
+        cfg = parse_settings(self.name, JpegSettings, settings)
         arr = _prepare(self.name, image, (np.uint8,), (1, 3))
         sub = _resolve_subsampling(self.name, arr.shape[2], cfg.subsampling, ("420", "444"))
         params: dict[str, Any] = {"quality": int(cfg.quality), "optimize": cfg.optimize}
@@ -384,8 +364,8 @@ class WebpSettings:
     """An XMP packet (see :func:`xmp_packet`) stored in the RIFF ``XMP `` chunk."""
 
     def __post_init__(self) -> None:
-        _check_int("webp", "quality", self.quality, 0, 100)
-        _check_int("webp", "method", self.method, 0, 6)
+        check_int("webp", "quality", self.quality, 0, 100)
+        check_int("webp", "method", self.method, 0, 6)
         _check_bool("webp", "lossless", self.lossless)
         _check_bytes("webp", "xmp", self.xmp)
         fixed = "444" if self.lossless else "420"
@@ -396,7 +376,6 @@ class WebpSettings:
             )
 
 
-@register_codec("webp")
 class WebpCodec(ImageCodec):
     """WebP. Input ``(H, W, 3)`` uint8 RGB only: WebP has no grayscale mode, so 1-channel input raises
     :class:`UnsupportedOptionError` rather than being stored as colour. See :class:`WebpSettings`.
@@ -404,11 +383,12 @@ class WebpCodec(ImageCodec):
     ``x (uint8 RGB) → libwebp (VP8 YUV 4:2:0, or VP8L lossless) → .webp``
     """
 
+    name = "webp"
     suffix = ".webp"
 
     def encode(self, image: np.ndarray, **settings: Any) -> bytes:
         """Encode a uint8 ``HxWx3`` image to WebP bytes."""
-        cfg = _parse_settings(self.name, WebpSettings, settings)
+        cfg = parse_settings(self.name, WebpSettings, settings)
         arr = check_image(image)
         if arr.ndim == 3 and arr.shape[2] == 1:
             raise UnsupportedOptionError(
@@ -444,12 +424,11 @@ class AvifSettings:
     """An XMP packet (see :func:`xmp_packet`) stored as an XMP metadata item."""
 
     def __post_init__(self) -> None:
-        _check_int("avif", "quality", self.quality, 0, 100)
-        _check_int("avif", "speed", self.speed, 0, 10)
+        check_int("avif", "quality", self.quality, 0, 100)
+        check_int("avif", "speed", self.speed, 0, 10)
         _check_bytes("avif", "xmp", self.xmp)
 
 
-@register_codec("avif")
 class AvifCodec(ImageCodec):
     """AVIF (AV1 intra). Input ``(H, W, 3)`` or ``(H, W, 1)`` uint8; see :class:`AvifSettings`.
 
@@ -458,11 +437,12 @@ class AvifCodec(ImageCodec):
     Pillow's writer silently converts 16-bit input to 8-bit, so uint16 is refused here.
     """
 
+    name = "avif"
     suffix = ".avif"
 
     def encode(self, image: np.ndarray, **settings: Any) -> bytes:
         """Encode a uint8 ``HxWxC`` (C = 1 or 3) image to AVIF bytes."""
-        cfg = _parse_settings(self.name, AvifSettings, settings)
+        cfg = parse_settings(self.name, AvifSettings, settings)
         arr = _prepare(self.name, image, (np.uint8,), (1, 3))
         sub = _resolve_subsampling(self.name, arr.shape[2], cfg.subsampling, ("420", "444"))
         params: dict[str, Any] = {
@@ -502,7 +482,7 @@ class HeifSettings:
     _PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
     def __post_init__(self) -> None:
-        _check_int("heif", "quality", self.quality, 0, 100)
+        check_int("heif", "quality", self.quality, 0, 100)
         if self.bit_depth not in (None, 8, 10):
             raise UnsupportedOptionError(f"heif: option bit_depth={self.bit_depth!r} is not supported; use 8 or 10")
         if self.preset is not None and self.preset not in self._PRESETS:
@@ -516,7 +496,6 @@ def _to_10bit_range(raw: np.ndarray) -> np.ndarray:
     return ((v * 65535 + 511) // 1023).astype(np.uint16)
 
 
-@register_codec("heif")
 class HeifCodec(ImageCodec):
     """HEIF/HEIC with HEVC (x265). Input ``(H, W, 3)`` or ``(H, W, 1)``, uint8 or uint16.
 
@@ -529,11 +508,12 @@ class HeifCodec(ImageCodec):
     uint16); uint16 input with ``bit_depth=8`` is rounded to uint8 first (decodes as uint8).
     """
 
+    name = "heif"
     suffix = ".heic"
 
     def encode(self, image: np.ndarray, **settings: Any) -> bytes:
         """Encode a uint8/uint16 ``HxWxC`` (C = 1 or 3) image to HEIC bytes."""
-        cfg = _parse_settings(self.name, HeifSettings, settings)
+        cfg = parse_settings(self.name, HeifSettings, settings)
         arr = _prepare(self.name, image, (np.uint8, np.uint16), (1, 3))
         sub = _resolve_subsampling(self.name, arr.shape[2], cfg.subsampling, ("420", "444"))
         depth = cfg.bit_depth or (10 if arr.dtype == np.uint16 else 8)

@@ -47,8 +47,8 @@ from typing import Any
 import av
 import numpy as np
 
-from neuralwrap.codecs.base import VideoCodec, register_codec
-from neuralwrap.codecs.image import MAX_DECODE_PIXELS, _check_int, _parse_settings
+from neuralwrap.codecs.base import VideoCodec
+from neuralwrap.codecs.settings import MAX_DECODE_PIXELS, check_int, parse_settings
 from neuralwrap.errors import CodecError, InputError, UnsupportedOptionError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import check_image, error_text
@@ -140,11 +140,11 @@ class _PyAVCodec(VideoCodec):
             raise UnsupportedOptionError(f"{self.name}: give option crf or option qp, not both")
         opts: dict[str, str] = {"preset": self._check_preset(self.default_preset if cfg.preset is None else cfg.preset)}
         if cfg.qp is not None:
-            _check_int(self.name, "qp", cfg.qp, *self.qp_range)
+            check_int(self.name, "qp", cfg.qp, *self.qp_range)
             opts["qp"] = str(int(cfg.qp))
         else:
             crf = self.default_crf if cfg.crf is None else cfg.crf
-            _check_int(self.name, "crf", crf, *self.crf_range)
+            check_int(self.name, "crf", crf, *self.crf_range)
             opts["crf"] = str(int(crf))
         return opts
 
@@ -189,7 +189,7 @@ class _PyAVCodec(VideoCodec):
     def writer(self, target: str | os.PathLike[str] | io.BytesIO, **settings: Any) -> VideoWriter:
         """A streaming encoder: ``with codec.writer("out.mp4", crf=28) as w: w.write(frame)`` (frames one at a
         time, memory independent of clip length). A path is written atomically (temp name, then rename)."""
-        return VideoWriter(self, target, _parse_settings(self.name, VideoSettings, settings))
+        return VideoWriter(self, target, parse_settings(self.name, VideoSettings, settings))
 
     def _padding(self, h: int, w: int, pix_fmt: str) -> tuple[int, int]:
         """Rows and columns to add at the bottom/right (4:2:0 needs even sizes)."""
@@ -299,7 +299,7 @@ class VideoWriter:
         self.opts = codec._options(cfg)
         self.fps = codec._fps(cfg.fps)
         if cfg.gop is not None:
-            _check_int(codec.name, "gop", cfg.gop, 1, 10_000)
+            check_int(codec.name, "gop", cfg.gop, 1, 10_000)
         self.metadata = codec._metadata(cfg.metadata)
         if cfg.pix_fmt is not None:
             codec._check_pix_fmt(cfg.pix_fmt)
@@ -399,25 +399,25 @@ class VideoWriter:
                 self._atomic.__exit__(exc_type, exc, tb)
 
 
-@register_codec("h264")
 class H264Codec(_PyAVCodec):
     """H.264/AVC via libx264 (decoded by FFmpeg's h264). crf 0–51 (default 23), qp 0–51, preset names.
 
     ``frames → RGB→YUV (swscale) → libx264 → .mp4``. Formats: yuv420p, yuv444p, yuv420p10le.
     """
 
+    name = "h264"
     encoder = "libx264"
     pix_fmts = ("yuv420p", "yuv444p", "yuv420p10le")
     refused = {"gray": "libx264 accepts gray but stores a 4:2:0 stream (not true 4:0:0); use hevc for gray"}
 
 
-@register_codec("hevc")
 class HevcCodec(_PyAVCodec):
     """H.265/HEVC via libx265 (decoded by FFmpeg's hevc). crf 0–51 (default 28), qp 0–51, preset names.
 
     ``frames → RGB→YUV (swscale) → libx265 → .mp4``. Formats: yuv420p, yuv444p, gray (true 4:0:0), yuv420p10le.
     """
 
+    name = "hevc"
     encoder = "libx265"
     pix_fmts = ("yuv420p", "yuv444p", "gray", "yuv420p10le")
     default_crf = 28
@@ -435,7 +435,6 @@ class HevcCodec(_PyAVCodec):
         return opts
 
 
-@register_codec("av1")
 class Av1Codec(_PyAVCodec):
     """AV1 via libsvtav1 (decoded by libdav1d). crf 1–63 (default 35), qp 1–63, preset 0–13 (default 8).
 
@@ -444,6 +443,7 @@ class Av1Codec(_PyAVCodec):
     (environment variable ``SVT_LOG=1`` unless already set).
     """
 
+    name = "av1"
     encoder = "libsvtav1"
     pix_fmts = ("yuv420p", "yuv420p10le")
     refused = {
@@ -458,7 +458,7 @@ class Av1Codec(_PyAVCodec):
     def _check_preset(self, preset: Any) -> str:
         if isinstance(preset, str) and preset.isdigit():
             preset = int(preset)
-        _check_int(self.name, "preset", preset, 0, 13)
+        check_int(self.name, "preset", preset, 0, 13)
         return str(int(preset))
 
     def _prepare_env(self) -> None:

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from neuralwrap.codecs.base import ImageCodec, bits_per_pixel, get_codec
+from neuralwrap.codecs.base import ImageCodec, bits_per_pixel
+from neuralwrap.codecs.registry import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import check_image, read_image, to_float

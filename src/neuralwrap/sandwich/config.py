@@ -9,7 +9,7 @@ from typing import Any
 from neuralwrap.codecs import list_codecs
 from neuralwrap.errors import CheckpointError, InputError
 
-__all__ = ["LIMITS", "ProcessorConfig", "SandwichConfig"]
+__all__ = ["LIMITS", "ProcessorConfig", "SandwichConfig", "is_video_model", "qp_to_quality", "quality_to_qp"]
 
 #: bounds of every numeric config field (inclusive): a model file is untrusted input, and a width of
 #: 200000 would try to allocate terabytes. The shipped models stay far inside them.
@@ -192,3 +192,19 @@ def _processor_from_dict(sub: Any, where: str) -> ProcessorConfig:
     proc = ProcessorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()})
     proc.validate(where)
     return proc
+
+
+# -- conditioning of video sandwiches (trained through the x265 proxy): q = 100 - 2 QP ------------------------
+def qp_to_quality(qp: float) -> float:
+    """The processors' conditioning quality of an x265 QP: ``100 − 2·QP`` clamped to [1, 100]."""
+    return float(min(100.0, max(1.0, 100.0 - 2.0 * float(qp))))
+
+
+def quality_to_qp(quality: float) -> float:
+    """Inverse of :func:`qp_to_quality` (inside its unclamped range)."""
+    return (100.0 - float(quality)) / 2.0
+
+
+def is_video_model(cfg: SandwichConfig) -> bool:
+    """True for a sandwich trained through the video proxy (``codec == "hevc"``): conditioned on ``qp_to_quality(QP)``."""
+    return cfg.codec == "hevc"

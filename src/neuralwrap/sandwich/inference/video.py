@@ -36,6 +36,7 @@ from neuralwrap.io.atomic import atomic_dir
 from neuralwrap.io.images import write_image
 from neuralwrap.io.video import DecodeReport, FrameSource
 from neuralwrap.metrics.psnr import psnr
+from neuralwrap.sandwich.config import is_video_model, qp_to_quality
 from neuralwrap.sandwich.inference.codec import SandwichCodec, load_pretrained
 from neuralwrap.sandwich.inference.fileformat import SandwichTag, parse_tag
 
@@ -123,8 +124,6 @@ def video_cond_quality(sc: SandwichCodec, pix_fmt: str, crf: float | None = None
     """Conditioning quality of a video sandwich (``config.codec == "hevc"``): ``100 − 2·QP`` with ``QP = qp``,
     or ``crf_to_qp(crf, pix_fmt)`` (CRF 28, x265's default, when both are None), clamped to the model's range."""
     from neuralwrap.proxies.video import crf_to_qp
-    from neuralwrap.sandwich.training.video import qp_to_quality
-
     q_eff = float(qp) if qp is not None else crf_to_qp(28.0 if crf is None else float(crf), pix_fmt)
     lo, hi = sc.config.quality_range
     return int(np.clip(round(qp_to_quality(q_eff)), lo, hi))
@@ -138,8 +137,6 @@ def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[
     (written atomically). ``crf`` or ``qp`` (constant QP), ``preset`` as the codec takes them; returns the
     real size and rate. Conditioning: ``cond_quality``, else :func:`video_cond_quality` for a video
     sandwich, else :func:`matched_video_quality`."""
-    from neuralwrap.sandwich.training.video import is_video_model
-
     fmt = code_pix_fmt(sc, pix_fmt)
     settings: dict[str, Any] = {"pix_fmt": fmt, "fps": _fps(source)}
     if crf is not None and qp is not None:

@@ -13,6 +13,7 @@ from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.luma import BT601_LUMA
 from neuralwrap.nn import PointwiseMLP, ScaledResidual, UNet
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.models.proxy import CodecProxy
 
 __all__ = ["CARRIERS", "LUMA_WEIGHTS", "Processor", "Sandwich", "SandwichOutput", "carrier_maps", "fixed_preprocess", "load_processors",
            "quality_map"]
@@ -243,10 +244,6 @@ class Sandwich(nn.Module):
 
     def __init__(self, cfg: SandwichConfig) -> None:
         super().__init__()
-        from neuralwrap.sandwich.models.proxy import (
-            CodecProxy,  # local: keeps models importable without proxies
-        )
-
         self.cfg = cfg
         s = cfg.scale
         self.pre = Processor(cfg.in_channels, cfg.code_channels, cfg.pre, down=s) if cfg.pre is not None else None

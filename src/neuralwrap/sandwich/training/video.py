@@ -49,7 +49,7 @@ from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
 from neuralwrap.sandwich.training.calibration import RDSlope
-from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig, is_video_model, qp_to_quality
 from neuralwrap.sandwich.models.image import Processor
 from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
@@ -62,9 +62,6 @@ __all__ = [
     "downscale_flow",
     "export_video_model",
     "fit_video_rd_slope",
-    "is_video_model",
-    "qp_to_quality",
-    "quality_to_qp",
     "train_video_sandwich",
     "video_sandwich_config",
 ]
@@ -77,21 +74,6 @@ _SUB_TO_PIX_FMT = {v[0]: k for k, v in VIDEO_TRAIN_PIX_FMTS.items()}
 
 
 # -- conditioning ----------------------------------------------------------------------------------------
-def qp_to_quality(qp: float) -> float:
-    """The processors' conditioning quality of an x265 QP: ``100 − 2·QP`` clamped to [1, 100]."""
-    return float(min(100.0, max(1.0, 100.0 - 2.0 * float(qp))))
-
-
-def quality_to_qp(quality: float) -> float:
-    """Inverse of :func:`qp_to_quality` (inside its unclamped range)."""
-    return (100.0 - float(quality)) / 2.0
-
-
-def is_video_model(cfg: SandwichConfig) -> bool:
-    """True for a sandwich trained through the video proxy (``codec == "hevc"``): conditioned on ``qp_to_quality(QP)``."""
-    return cfg.codec == "hevc"
-
-
 def video_sandwich_config(pix_fmt: str, qp_range: tuple[int, int] = (22, 42), *, gray_carriers: int = 4,
                           scale: int = 1) -> SandwichConfig:
     """The shipped preset of a video sandwich at ``pix_fmt``: the paper's slim pre/post processors; for
