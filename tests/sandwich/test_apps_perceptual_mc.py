@@ -173,8 +173,7 @@ def test_cli_trains_exports_and_evaluates_a_grouped_app(tmp_path: Path) -> None:
     """``sandwich train --app`` / ``sandwich eval --app`` handle apps whose code spans several codec files."""
     import json
 
-    from neuralwrap.sandwich.apps import registry as apps_mod
-    from neuralwrap.sandwich.apps.registry import register_app
+    from neuralwrap.sandwich.apps.registry import register_app, unregister_app
     from neuralwrap.sandwich.cli.main import main
 
     train = [im for _, im in make_multichannel(2, width=64, height=48, channels=6, split="train", views_per_scene=2)]
@@ -200,4 +199,4 @@ def test_cli_trains_exports_and_evaluates_a_grouped_app(tmp_path: Path) -> None:
         assert set(summary["curves"]) == {app.anchor, "mc"}
         assert summary["curves"]["mc"]["curve"]["bpp"][0] > 0
     finally:
-        apps_mod._REGISTRY.pop(app.name, None)
+        unregister_app(app.name)

@@ -3,6 +3,7 @@
 from neuralwrap.lazy import lazy_exports
 
 _EXPORTS = {
+    "APP_MODULES": "neuralwrap.sandwich.apps.registry",
     "AppRoundtrip": "neuralwrap.sandwich.apps.registry",
     "AppSpec": "neuralwrap.sandwich.apps.registry",
     "COLORIZE_BASELINE_MODEL": "neuralwrap.sandwich.apps.builtin",
@@ -17,13 +18,10 @@ _EXPORTS = {
     "JPEG420_MSSSIM": "neuralwrap.sandwich.apps.perceptual",
     "LOWRES_2X": "neuralwrap.sandwich.apps.builtin",
     "LOWRES_2X_444": "neuralwrap.sandwich.apps.builtin",
-    "LPIPS_TO_MSE": "neuralwrap.sandwich.apps.perceptual",
     "MC6_JPEG": "neuralwrap.sandwich.apps.multichannel",
     "MC8_JPEG": "neuralwrap.sandwich.apps.multichannel",
     "MC_POST": "neuralwrap.sandwich.apps.multichannel",
     "MC_PRE": "neuralwrap.sandwich.apps.multichannel",
-    "MSSSIM_TO_MSE": "neuralwrap.sandwich.apps.perceptual",
-    "PERCEPTUAL_MSE_SHARE": "neuralwrap.sandwich.apps.perceptual",
     "PU_PEAK": "neuralwrap.sandwich.apps.hdr_data",
     "RGB_OVER_GRAY": "neuralwrap.sandwich.apps.builtin",
     "SyntheticHDRCrops": "neuralwrap.sandwich.apps.hdr_data",
@@ -40,13 +38,11 @@ _EXPORTS = {
     "list_apps": "neuralwrap.sandwich.apps.registry",
     "list_hdr_images": "neuralwrap.sandwich.apps.hdr_data",
     "load_grouped": "neuralwrap.sandwich.apps.multichannel",
-    "lpips_distortion": "neuralwrap.sandwich.apps.perceptual",
     "lpips_metric": "neuralwrap.sandwich.apps.perceptual",
     "luma": "neuralwrap.sandwich.apps.builtin",
     "mc_eval_data": "neuralwrap.sandwich.apps.multichannel",
     "mc_train_data": "neuralwrap.sandwich.apps.multichannel",
     "model_roundtrip": "neuralwrap.sandwich.apps.builtin",
-    "msssim_distortion": "neuralwrap.sandwich.apps.perceptual",
     "msssim_metric": "neuralwrap.sandwich.apps.perceptual",
     "plain_roundtrip": "neuralwrap.sandwich.apps.builtin",
     "pu10_heif_roundtrip": "neuralwrap.sandwich.apps.hdr",
@@ -59,6 +55,7 @@ _EXPORTS = {
     "srgb_to_linear": "neuralwrap.sandwich.apps.hdr_data",
     "synthesize_hdr": "neuralwrap.sandwich.apps.hdr_data",
     "train_grouped": "neuralwrap.sandwich.apps.multichannel",
+    "unregister_app": "neuralwrap.sandwich.apps.registry",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import resize_bicubic, to_float, to_uint8
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.training.data import CropDataset, list_images, load_photos
 
@@ -250,5 +250,5 @@ LOWRES_2X_444_HEIF = _lowres_app(
     transfer_from="lowres-2x-444",
 )
 
-for _spec in (RGB_OVER_GRAY, LOWRES_2X, LOWRES_2X_444, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF, LOWRES_2X_444_HEIF):
-    register_app(_spec)
+#: the apps of this module (collected by :mod:`neuralwrap.sandwich.apps.registry`)
+APPS = (RGB_OVER_GRAY, LOWRES_2X, LOWRES_2X_444, RGB_OVER_GRAY_HEIF, LOWRES_2X_HEIF, LOWRES_2X_444_HEIF)

@@ -32,7 +32,7 @@ import numpy as np
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.metrics.hdr import L_PEAK, hdr_flip, pu21_encode, pu_psnr
-from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.apps.hdr_data import (
     PU_PEAK,
@@ -123,4 +123,5 @@ HDR_APP = AppSpec(
     codec_settings={"optimize": True},
 )
 
-register_app(HDR_APP)
+#: the apps of this module (collected by :mod:`neuralwrap.sandwich.apps.registry`)
+APPS = (HDR_APP,)

@@ -44,7 +44,7 @@ from torch.utils.data import Dataset
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import to_float, to_uint8
-from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, register_app
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
 from neuralwrap.sandwich.training.calibration import (
     fit_rd_slope,
     real_bits,
@@ -275,5 +275,5 @@ def _spec(channels: int, what: str) -> AppSpec:
 MC6_JPEG = _spec(6, "RGB + normals")
 MC8_JPEG = _spec(8, "RGB + normals + disparity + transient mask")
 
-for _s in (MC6_JPEG, MC8_JPEG):
-    register_app(_s)
+#: the apps of this module (collected by :mod:`neuralwrap.sandwich.apps.registry`)
+APPS = (MC6_JPEG, MC8_JPEG)

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from neuralwrap.metrics.msssim import ms_ssim
-from neuralwrap.sandwich.apps.registry import AppSpec, register_app
+from neuralwrap.sandwich.apps.registry import AppSpec
 from neuralwrap.sandwich.apps.builtin import (
     kodak_eval_data,
     model_roundtrip,
@@ -40,45 +40,17 @@ from neuralwrap.sandwich.apps.builtin import (
     rgb_train_data,
 )
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.losses import mse_distortion, register_distortion
 
 __all__ = [
     "JPEG420_LPIPS",
     "JPEG420_MSSSIM",
-    "LPIPS_TO_MSE",
-    "MSSSIM_TO_MSE",
-    "PERCEPTUAL_MSE_SHARE",
-    "lpips_distortion",
     "lpips_metric",
-    "msssim_distortion",
     "msssim_metric",
 ]
 
 log = logging.getLogger(__name__)
 
-#: LPIPS (AlexNet, shift-tolerant) → MSE-like units (8-bit units²)
-LPIPS_TO_MSE = 3000.0
-#: (1 − MS-SSIM) → MSE-like units
-MSSSIM_TO_MSE = 2500.0
-#: share of plain MSE in both perceptual distortions
-PERCEPTUAL_MSE_SHARE = 0.25
-
 _INIT_MODEL = "jpeg420"
-
-
-def lpips_distortion(x_hat: Tensor, x: Tensor) -> Tensor:
-    """``0.25·MSE + 0.75·3000·LPIPS_alex`` per sample ``(B,)`` for ``(B,3,H,W)`` in [0,1] (H, W ≥ 16)."""
-    from neuralwrap.metrics.lpips import lpips
-
-    a = PERCEPTUAL_MSE_SHARE
-    return a * mse_distortion(x_hat, x) + (1 - a) * LPIPS_TO_MSE * lpips(x_hat, x, net="alex")
-
-
-def msssim_distortion(x_hat: Tensor, x: Tensor) -> Tensor:
-    """``0.25·MSE + 0.75·2500·(1 − MS-SSIM)`` per sample ``(B,)`` for ``(B,C,H,W)`` in [0,1] (H, W ≥ 11;
-    fewer MS-SSIM scales below 161 px, see :mod:`neuralwrap.metrics.msssim`)."""
-    a = PERCEPTUAL_MSE_SHARE
-    return a * mse_distortion(x_hat, x) + (1 - a) * MSSSIM_TO_MSE * (1 - ms_ssim(x_hat, x))
 
 
 def _t(img: np.ndarray) -> Tensor:
@@ -102,9 +74,6 @@ def msssim_metric(ref: np.ndarray, rec: np.ndarray) -> float:
     with torch.inference_mode():
         return float(ms_ssim(_t(rec), _t(ref))[0])
 
-
-register_distortion("lpips", lpips_distortion)
-register_distortion("msssim", msssim_distortion)
 
 #: the architecture and codec setting of the shipped MSE model ``jpeg420``
 _CFG = SandwichConfig(codec="jpeg", subsampling="420", pre=ProcessorConfig(unet_enc=(32,), unet_dec=(32, 32)),
@@ -130,5 +99,5 @@ def _spec(name: str, distortion: str, what: str) -> AppSpec:
 JPEG420_LPIPS = _spec("jpeg420-lpips", "lpips", "LPIPS (0.25 MSE + 0.75 LPIPS-alex)")
 JPEG420_MSSSIM = _spec("jpeg420-msssim", "msssim", "MS-SSIM (0.25 MSE + 0.75 (1 - MS-SSIM))")
 
-for _s in (JPEG420_LPIPS, JPEG420_MSSSIM):
-    register_app(_s)
+#: the apps of this module (collected by :mod:`neuralwrap.sandwich.apps.registry`)
+APPS = (JPEG420_LPIPS, JPEG420_MSSSIM)

@@ -11,8 +11,9 @@ training, and evaluation reports BD-rate / BD-PSNR against it::
     app.eval_data  ──► sandwich eval  (model + every baseline, real bytes) ──► records.csv, summary.json,
                                                                               rd.png, comparison.png
 
-Apps live in their own modules (:data:`_APP_MODULES`), each calling :func:`register_app` at import;
-they are imported lazily by :func:`get_app` / :func:`list_apps`.
+The built-in apps live in their own modules, each listing them in a tuple ``APPS``; :data:`APP_MODULES` is the
+one explicit table of those modules, read on first use by :func:`get_app` / :func:`list_apps` (nothing registers
+itself on import). A user adds an app of their own with :func:`register_app`.
 
 Example::
 
@@ -23,7 +24,6 @@ Example::
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -39,23 +39,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from neuralwrap.sandwich.training.image import SandwichTrainConfig
 
-__all__ = ["AppRoundtrip", "AppSpec", "get_app", "list_apps", "register_app"]
-
-log = logging.getLogger(__name__)
+__all__ = ["APP_MODULES", "AppRoundtrip", "AppSpec", "get_app", "list_apps", "register_app", "unregister_app"]
 
 #: ``roundtrip(image HxWxC float32 [0,1], quality) -> (real bytes, reconstruction HxWxC float [0,1])``
 AppRoundtrip = Callable[[np.ndarray, int], tuple[bytes, np.ndarray]]
 
-#: modules that register apps when imported (missing ones are skipped)
-_APP_MODULES: tuple[str, ...] = (
+#: the modules whose ``APPS`` tuples are the built-in apps
+APP_MODULES: tuple[str, ...] = (
     "neuralwrap.sandwich.apps.builtin",
     "neuralwrap.sandwich.apps.hdr",
     "neuralwrap.sandwich.apps.perceptual",
     "neuralwrap.sandwich.apps.multichannel",
 )
 
-_REGISTRY: dict[str, AppSpec] = {}
-_loaded = False
+_BUILTIN: dict[str, AppSpec] = {}
+_USER: dict[str, AppSpec] = {}
 
 
 @dataclass(frozen=True)
@@ -109,31 +107,30 @@ class AppSpec:
 
 
 def register_app(spec: AppSpec) -> None:
-    """Add ``spec`` to the registry (a second app of the same name raises :class:`InputError`)."""
-    old = _REGISTRY.get(spec.name)
+    """Add a user's app ``spec`` (a second app of the same name raises :class:`InputError`)."""
+    old = {**_builtin(), **_USER}.get(spec.name)
     if old is not None and old is not spec:
         raise InputError(f"app {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
+    _USER[spec.name] = spec
 
 
-def _load_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for mod in _APP_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:  # a missing dependency inside an existing app module is a real error
-                raise
-            log.debug("app module %s not present", mod)
-    _loaded = True
+def unregister_app(name: str) -> None:
+    """Remove a user's app added with :func:`register_app` (built-in apps stay)."""
+    _USER.pop(name, None)
+
+
+def _builtin() -> dict[str, AppSpec]:
+    """The built-in apps, read from :data:`APP_MODULES` once."""
+    if not _BUILTIN:
+        for mod in APP_MODULES:
+            for spec in importlib.import_module(mod).APPS:
+                _BUILTIN[spec.name] = spec
+    return _BUILTIN
 
 
 def list_apps() -> dict[str, AppSpec]:
-    """The registered apps, by name (imports the app modules on first use)."""
-    _load_modules()
-    return dict(sorted(_REGISTRY.items()))
+    """The built-in and the user's apps, by name."""
+    return dict(sorted({**_builtin(), **_USER}.items()))
 
 
 def get_app(name: str) -> AppSpec:

@@ -6,6 +6,7 @@ _EXPORTS = {
     "CARRIERS": "neuralwrap.sandwich.models.image",
     "CodecProxy": "neuralwrap.sandwich.models.proxy",
     "LUMA_WEIGHTS": "neuralwrap.sandwich.models.image",
+    "PROXIES": "neuralwrap.sandwich.models.proxy",
     "PROXY_CODECS": "neuralwrap.sandwich.models.proxy",
     "Processor": "neuralwrap.sandwich.models.image",
     "Sandwich": "neuralwrap.sandwich.models.image",

@@ -50,6 +50,7 @@ from torch import Tensor, nn
 from neuralwrap.errors import InputError
 from neuralwrap.sandwich.training.calibration import RDSlope
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig, is_video_model, qp_to_quality
+from neuralwrap.sandwich.losses import get_distortion
 from neuralwrap.sandwich.models.image import Processor
 from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
@@ -314,10 +315,6 @@ class VideoSandwichObjective:
 
     def __init__(self, slope: RDSlope, qp_range: tuple[int, int], gamma: float = 1.0, seed: int = 0,
                  distortion: str = "mse") -> None:
-        from neuralwrap.sandwich.apps.registry import list_apps
-        from neuralwrap.sandwich.losses import get_distortion
-
-        list_apps()  # the app modules register their distortions (lpips, msssim) on import
         self.slope, self.qp_range, self.gamma, self.seed = slope, _check_qp_range(qp_range), float(gamma), int(seed)
         self.distortion, self._dist = distortion, get_distortion(distortion)
 
