@@ -243,7 +243,7 @@ def test_cli_models_and_list_apps(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_train_flags_override_app() -> None:
     from neuralwrap.sandwich.cli.main import build_parser
-    from neuralwrap.sandwich.cli.commands import _train_config
+    from neuralwrap.sandwich.cli.commands import sandwich_train_config as _train_config
     from neuralwrap.sandwich.config import ProcessorConfig
 
     args = build_parser().parse_args(["train", "--app", "lowres-2x", "--scale", "1", "--pre", "none", "--qmax", "80"])

@@ -1,37 +1,28 @@
-"""Image/array conversions, file reading/writing (atomic), HDR images (EXR / Radiance), video frame sources. The only place conversions live."""
+"""Image/array conversions, file reading/writing (atomic), HDR images (EXR / Radiance), video frame sources. The only place conversions live. Names load lazily."""
 
-from neuralwrap.io.atomic import atomic_dir, atomic_path, atomic_write_bytes
-from neuralwrap.io.hdr import HDR_SUFFIXES, read_exr, read_hdr, read_rgbe, write_exr
-from neuralwrap.io.images import (
-    check_image,
-    from_tensor,
-    read_image,
-    to_float,
-    to_tensor,
-    to_uint8,
-    write_image,
-)
-from neuralwrap.io.outputs import check_output, same_file
-from neuralwrap.io.video import FrameSource, open_frames
+from neuralwrap.lazy import lazy_exports
 
-__all__ = [
-    "HDR_SUFFIXES",
-    "FrameSource",
-    "atomic_dir",
-    "atomic_path",
-    "atomic_write_bytes",
-    "check_image",
-    "check_output",
-    "from_tensor",
-    "open_frames",
-    "read_exr",
-    "read_hdr",
-    "read_image",
-    "read_rgbe",
-    "same_file",
-    "to_float",
-    "to_tensor",
-    "to_uint8",
-    "write_exr",
-    "write_image",
-]
+_EXPORTS = {
+    "FrameSource": "neuralwrap.io.video",
+    "HDR_SUFFIXES": "neuralwrap.io.hdr",
+    "atomic_dir": "neuralwrap.io.atomic",
+    "atomic_path": "neuralwrap.io.atomic",
+    "atomic_write_bytes": "neuralwrap.io.atomic",
+    "check_image": "neuralwrap.io.images",
+    "check_output": "neuralwrap.io.outputs",
+    "from_tensor": "neuralwrap.io.images",
+    "open_frames": "neuralwrap.io.video",
+    "read_exr": "neuralwrap.io.hdr",
+    "read_hdr": "neuralwrap.io.hdr",
+    "read_image": "neuralwrap.io.images",
+    "read_rgbe": "neuralwrap.io.hdr",
+    "same_file": "neuralwrap.io.outputs",
+    "to_float": "neuralwrap.io.images",
+    "to_tensor": "neuralwrap.io.images",
+    "to_uint8": "neuralwrap.io.images",
+    "write_exr": "neuralwrap.io.hdr",
+    "write_image": "neuralwrap.io.images",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from neuralwrap.errors import InputError
 
-__all__ = ["check_output", "refuse_inputs", "same_file"]
+__all__ = ["LOSSLESS_IMAGE_SUFFIXES", "check_output", "refuse_inputs", "same_file"]
+
+#: lossless image formats a decoded image may be written as (the reconstruction is not re-compressed)
+LOSSLESS_IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".ppm")
 
 PathLike = str | os.PathLike[str]
 

@@ -32,7 +32,7 @@ _EXPORTS = {
     "evaluate_app": "neuralwrap.sandwich.evaluation.image",
     "Processor": "neuralwrap.sandwich.models.image",
     "Sandwich": "neuralwrap.sandwich.models.image",
-    "SandwichTrainConfig": "neuralwrap.sandwich.training.image",
+    "SandwichTrainConfig": "neuralwrap.sandwich.config",
     "train_sandwich": "neuralwrap.sandwich.training.image",
     "decode_video": "neuralwrap.sandwich.inference.video",
     "encode_video": "neuralwrap.sandwich.inference.video",

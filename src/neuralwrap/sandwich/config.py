@@ -8,8 +8,11 @@ from typing import Any
 
 from neuralwrap.codecs import list_codecs
 from neuralwrap.errors import CheckpointError, InputError
+from neuralwrap.resources import default_data
+from neuralwrap.train.config import TrainConfig
 
-__all__ = ["LIMITS", "ProcessorConfig", "SandwichConfig", "is_video_model", "qp_to_quality", "quality_to_qp"]
+__all__ = ["IMAGE_TRAIN", "LIMITS", "VIDEO_TRAIN", "ProcessorConfig", "SandwichConfig", "SandwichTrainConfig", "VideoTrainConfig",
+           "is_video_model", "qp_to_quality", "quality_to_qp"]
 
 #: bounds of every numeric config field (inclusive): a model file is untrusted input, and a width of
 #: 200000 would try to allocate terabytes. The shipped models stay far inside them.
@@ -208,3 +211,77 @@ def quality_to_qp(quality: float) -> float:
 def is_video_model(cfg: SandwichConfig) -> bool:
     """True for a sandwich trained through the video proxy (``codec == "hevc"``): conditioned on ``qp_to_quality(QP)``."""
     return cfg.codec == "hevc"
+
+
+# -- training settings (torch-free, so the command line shows these defaults without loading torch) ----------------
+def _train_photos() -> str:
+    """``train/`` of the data folder, or its usual place beside the checkout when none is found."""
+    return str(default_data("train") or "../shared/data/train")
+
+
+@dataclass
+class SandwichTrainConfig:
+    """Sandwich-specific training settings (the generic ones live in :class:`TrainConfig`)."""
+
+    data: str = field(default_factory=lambda: _train_photos())
+    """Folder of training photos (never the Kodak test set); default ``train/`` of the data folder
+    (:func:`neuralwrap.resources.default_data`)."""
+    crop: int = 128
+    """Square crop size in pixels (a multiple of 16 keeps JPEG blocks aligned with the 4:2:0 grid)."""
+    gamma: float = 1.0
+    """Multiplier of the codec's RD slope: λ(q) = gamma · (−dMSE/dbpp)_plain(q)."""
+    refit_every: int = 100
+    """Steps between refits of the rate-proxy correction against the real codec (0 = never)."""
+    refit_crops: int = 16
+    """Number of fixed training crops encoded with the real codec at each refit."""
+    refit_crop: int = 256
+    """Size in pixels of those crops: larger than the training crops, since the file-size overheads of a
+    128-pixel crop bias the correction (smaller when no training photo is that large)."""
+    calib_crops: int = 24
+    """Number of training crops used to measure the plain codec's RD slope."""
+    calib_crop: int = 256
+    """Size in pixels of those crops (smaller when no training photo is that large)."""
+    lr_schedule: str = "cosine"
+    """"cosine" (warm-up then cosine decay to 5% over the run's steps) or "constant"."""
+    init: str | None = None
+    """Shipped model name or model file whose ``pre.*`` / ``post.*`` weights start the run (same processor
+    configs; a warm start, ignored when the run resumes from its own checkpoint)."""
+
+
+@dataclass
+class VideoTrainConfig:
+    """Video-sandwich settings (the generic ones live in :class:`TrainConfig`)."""
+
+    pix_fmt: str = "yuv444p"
+    """Coded pixel format: "yuv444p", "yuv420p" or "gray" (RGB over 4:0:0)."""
+    data: str = field(default_factory=lambda: _train_photos())
+    """Folder of training photos (never Kodak, never the evaluation clips); default as :class:`SandwichTrainConfig`."""
+    frames: int = 4
+    """Frames per training clip (I + P frames)."""
+    size: int = 96
+    """Square clip size in pixels."""
+    scale_range: tuple[float, float] | None = None
+    """Resampling factors of the photos (see :func:`~neuralwrap.sandwich.training.video_data.make_clip`); e.g. (0.5, 1.0)
+    gives detail densities closer to 320×240 video; None = whole photos shrunk to the clip (dense detail)."""
+    qp_range: tuple[int, int] = (22, 42)
+    """QPs trained over (uniform integers)."""
+    gamma: float = 1.0
+    """Multiplier of the plain x265 RD slope."""
+    calib_clips: int = 8
+    """Training clips encoded with real x265 for λ(QP) and the real/proxy rate ratio."""
+    calib_qps: tuple[int, ...] = (22, 26, 30, 34, 38, 42)
+    """Constant QPs of the calibration encodes."""
+    preset: str | None = None
+    """x265 preset of the calibration encodes (None: the codec's default, medium)."""
+    init: str | None = None
+    """Optional model file whose ``pre.*`` / ``post.*`` weights start the run (same processor configs)."""
+    lr_schedule: str = "cosine"
+    """"cosine" or "constant"."""
+    distortion: str = "mse"
+    """Registered distortion trained on ("mse", "lpips", "msssim"; see :class:`VideoSandwichObjective`)."""
+
+
+#: the generic settings ``sandwich train`` starts from (its flags' defaults)
+IMAGE_TRAIN = TrainConfig(steps=2000, batch_size=16, lr=3e-4, ckpt_every=500, out_dir="runs/sandwich", grad_clip=1.0)
+#: the generic settings ``sandwich video train`` starts from (its flags' defaults; ckpt_every = max(50, steps/10))
+VIDEO_TRAIN = TrainConfig(steps=1000, batch_size=2, lr=1e-3, grad_clip=1.0, log_every=10)

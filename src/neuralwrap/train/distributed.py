@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from neuralwrap.errors import InputError
 
-__all__ = ["DistInfo", "init_distributed", "cleanup", "leaving_process_group", "all_reduce_mean", "barrier",
-           "resolve_device"]
+__all__ = ["DistInfo", "init_distributed", "cleanup", "leaving_process_group", "all_reduce_mean", "all_reduce_grads",
+           "barrier", "current_rank", "resolve_device"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,29 @@ def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
         out /= dist.get_world_size()
     return out
+
+
+def all_reduce_grads(params: Sequence[nn.Parameter]) -> None:
+    """Replace each parameter's gradient by its mean over all ranks, in one flat all-reduce (a missing gradient
+    counts as zeros); no-op in single-process runs. For steps that DDP cannot wrap (e.g. two backward passes)."""
+    if not _active():
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= dist.get_world_size()
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad = flat[offset:offset + n].view_as(p).clone()
+        offset += n
+
+
+def current_rank() -> int:
+    """This process's global rank: the process group's when one is initialised, else ``RANK`` (torchrun), else 0."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return _env_int("RANK", 0)
 
 
 def barrier() -> None:

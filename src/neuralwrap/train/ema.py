@@ -7,7 +7,12 @@ import copy
 import torch
 from torch import nn
 
-__all__ = ["EMA"]
+__all__ = ["EMA", "frozen_copy"]
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` in eval mode with gradients off (the EMA shadow; a snapshot of trained weights)."""
+    return copy.deepcopy(module).eval().requires_grad_(False)
 
 
 class EMA:
@@ -26,7 +31,7 @@ class EMA:
             raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
         self.decay = float(decay)
         self.num_updates = 0
-        self.module = copy.deepcopy(module).eval().requires_grad_(False)
+        self.module = frozen_copy(module)
 
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:

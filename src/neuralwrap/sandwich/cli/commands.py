@@ -3,23 +3,73 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.io.images import read_image
 from neuralwrap.io.outputs import check_output, refuse_inputs
+from neuralwrap.nn import UNET_PRESETS
+from neuralwrap.rd.sweep import load_images
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.inference.codec import load_any
-from neuralwrap.sandwich.cli.files import cmd_decode, cmd_encode  # noqa: F401 - dispatched by name
-from neuralwrap.sandwich.cli.video import cmd_video  # noqa: F401 - ``sandwich video …``, dispatched by name
+from neuralwrap.sandwich.apps.multichannel import (
+    GroupedSandwich,
+    grouped_model_roundtrip,
+    load_grouped,
+    train_grouped,
+)
+from neuralwrap.sandwich.apps.registry import get_app, list_apps
+from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.evaluation.bench import bench
+from neuralwrap.sandwich.evaluation.demo import run_demo
+from neuralwrap.sandwich.evaluation.image import EvalSpec, evaluate, evaluate_app
+from neuralwrap.sandwich.inference.codec import load_any, save_model_file
+from neuralwrap.sandwich.inference.transfer import match_conditioning
+from neuralwrap.sandwich.inference.zoo import list_models, zoo_path
+from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.training.data import fixed_training_crops, load_photos
+from neuralwrap.sandwich.training.image import (
+    RateRefitHook,
+    SandwichTrainConfig,
+    train_sandwich,
+)
+from neuralwrap.train import (
+    TrainConfig,
+    latest_checkpoint,
+    load_checkpoint,
+    load_weights,
+    read_checkpoint_meta,
+)
+from neuralwrap.train.distributed import leaving_process_group
 
 log = logging.getLogger("neuralwrap.sandwich")
+
+
+def parse_processor(text: str) -> ProcessorConfig | None:
+    """``none`` | ``tiny`` | ``slim`` | ``default`` | ``ENC/DEC`` (e.g. ``16,32/64,32,16``) → ProcessorConfig."""
+    if text == "none":
+        return None
+    if text in UNET_PRESETS:
+        enc, dec = UNET_PRESETS[text]
+        return ProcessorConfig(unet_enc=tuple(enc), unet_dec=tuple(dec))
+    try:
+        enc_s, dec_s = text.split("/")
+        enc = tuple(int(v) for v in enc_s.split(",") if v)
+        dec = tuple(int(v) for v in dec_s.split(","))
+    except ValueError as exc:
+        raise InputError(f"processor must be none/tiny/slim/default or ENC/DEC widths, got {text!r}") from exc
+    if len(dec) != len(enc) + 1:
+        raise InputError(f"{text!r}: DEC needs one more width than ENC")
+    return ProcessorConfig(unet_enc=enc, unet_dec=dec)
 
 
 def _model_pair(path: str | Path | None) -> list[Path]:
@@ -41,11 +91,8 @@ def _model_label(ref: str) -> str:
     return Path(ref).stem if ref.endswith(".safetensors") else ref
 
 
-def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
+def sandwich_train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
     """The sandwich config of ``sandwich train``: the app's (if any) with the given flags on top."""
-    import dataclasses
-
-    from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 
     base = app.config if app is not None else SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
     over: dict[str, Any] = {}
@@ -56,9 +103,9 @@ def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
         if getattr(args, flag) is not None:
             over[flag] = getattr(args, flag)
     if args.post is not None:
-        over["post"] = ProcessorConfig() if args.post == "none" else args.post  # (as before: "none" = default post)
+        over["post"] = parse_processor(args.post) or ProcessorConfig()  # (as before: "none" = the default post)
     if args.pre is not None:
-        over["pre"] = None if args.pre == "none" else args.pre
+        over["pre"] = parse_processor(args.pre)
     if args.qmin is not None or args.qmax is not None:
         lo, hi = base.quality_range
         over["quality_range"] = (args.qmin if args.qmin is not None else lo, args.qmax if args.qmax is not None else hi)
@@ -66,17 +113,11 @@ def _train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import os
-
-    from neuralwrap.sandwich.training.image import SandwichTrainConfig, train_sandwich
-    from neuralwrap.train import TrainConfig
 
     app = None
     if args.app:
-        from neuralwrap.sandwich.apps.registry import get_app
-
         app = get_app(args.app)
-    cfg = _train_config(args, app)
+    cfg = sandwich_train_config(args, app)
     args.data = args.data or str(require_data("train"))
     refuse_inputs(args.out, [args.data, *_model_pair(args.init)])
     if args.export:
@@ -89,14 +130,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
                              refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule,
                              init=args.init)
-    from neuralwrap.train.distributed import leaving_process_group
 
     t0 = time.time()
     with leaving_process_group():
         if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
             if args.init:
                 raise InputError(f"--init is not supported for the grouped app {app.name}")
-            from neuralwrap.sandwich.apps.multichannel import train_grouped
 
             result = train_grouped(app, tc, sw, cfg)
         else:
@@ -112,15 +151,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
-    from neuralwrap.sandwich.inference.codec import save_model_file
-    from neuralwrap.sandwich.config import SandwichConfig
-    from neuralwrap.sandwich.models.image import Sandwich
-    from neuralwrap.train import (
-        latest_checkpoint,
-        load_checkpoint,
-        read_checkpoint_meta,
-    )
-
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
         raise InputError(f"no checkpoint in {run_dir}")
@@ -128,8 +158,6 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
     model_cfg = meta["config"]["model"]
     cfg = SandwichConfig.from_dict(model_cfg["sandwich"])
     if model_cfg.get("grouped"):
-        from neuralwrap.sandwich.apps.multichannel import GroupedSandwich
-
         model: Sandwich = GroupedSandwich(cfg)
     else:
         model = Sandwich(cfg)
@@ -150,8 +178,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.inference.zoo import list_models
-
     models = list_models()
     if not models:
         print("no shipped models")
@@ -162,8 +188,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _print_apps() -> int:
-    from neuralwrap.sandwich.apps.registry import list_apps
-
     for name, spec in list_apps().items():
         c = spec.config
         print(f"{name:20s} {c.codec} {c.subsampling} {c.in_channels}->{c.code_channels}->{c.out_channels} "
@@ -173,9 +197,6 @@ def _print_apps() -> int:
 
 def cmd_eval_app(args: argparse.Namespace) -> int:
     """``sandwich eval --app NAME --model M``: the models and the app's baselines on its test images."""
-    from neuralwrap.sandwich.apps.registry import get_app
-    from neuralwrap.sandwich.evaluation.image import evaluate_app
-
     app = get_app(args.app)
     refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
     models = {_model_label(m): load_any(m, args.device) for m in args.model}
@@ -184,12 +205,7 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
             log.warning("model %s was trained for app %s, evaluated on %s", label, sc.app, app.name)
     baselines = args.baseline
     if app.config.code_channels > 3:  # grouped models code one file per group: they run as extra roundtrips
-        import dataclasses
 
-        from neuralwrap.sandwich.apps.multichannel import (
-            grouped_model_roundtrip,
-            load_grouped,
-        )
 
         runs = {label: grouped_model_roundtrip(load_grouped(sc)) for label, sc in models.items()}
         app, models = dataclasses.replace(app, baselines={**app.baselines, **runs}), {}
@@ -210,9 +226,6 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from neuralwrap.rd.sweep import load_images
-    from neuralwrap.sandwich.evaluation.image import EvalSpec, evaluate
-
     if args.list_apps:
         return _print_apps()
     if args.app:
@@ -235,9 +248,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         images = dict(list(images.items())[: args.limit])
     spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
     if codec != first.codec:
-        from neuralwrap.sandwich.training.data import fixed_training_crops, load_photos
-        from neuralwrap.sandwich.inference.transfer import match_conditioning
-
         crops = [(c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
                  for c in fixed_training_crops(load_photos(args.train_data or require_data("train", "--train-data")), 256, 12, seed=123)]
         spec.cond_quality = match_conditioning(codec, spec.qualities, crops,
@@ -252,8 +262,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.evaluation.bench import bench
-
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError as exc:
@@ -262,8 +270,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         check_output(args.out, [args.image, *_model_pair(args.model)], force=True, suffixes=(".json",))
     image = None
     if args.image and Path(args.image).is_file():
-        from neuralwrap.io.images import read_image
-
         image = read_image(args.image)
         h, w = image.shape[:2]
     result = bench(load_any(args.model, args.device), (h, w), args.quality, args.repeat, image=image)
@@ -276,8 +282,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from neuralwrap.sandwich.evaluation.demo import run_demo
-
     refuse_inputs(args.out, [args.data])
     report = run_demo(Path(args.out), Path(args.data) if args.data else None, args.images, progress=not args.quiet)
     print(f"demo written to {args.out}/ (report: {report})")
@@ -287,10 +291,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Refit a model's rate-proxy correction against the real codec on training crops (weights untouched)."""
     args.data = args.data or str(require_data("train"))
-    from neuralwrap.sandwich.inference.codec import save_model_file
-    from neuralwrap.sandwich.training.data import fixed_training_crops, load_photos
-    from neuralwrap.sandwich.training.image import RateRefitHook
-    from neuralwrap.train import load_weights
 
     _check_model_output(args.output, [*_model_pair(args.model), Path(args.data)], force=args.force)
     sc = load_any(args.model)
@@ -298,13 +298,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     hook = RateRefitHook(crops, every=1)
     before = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
     after = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
-    from neuralwrap.sandwich.inference.zoo import zoo_path
 
     src = Path(args.model) if args.model.endswith(".safetensors") else zoo_path(args.model)
     extra = {k: v for k, v in load_weights(src).config.items() if k not in ("name", "version", "sandwich")}
     extra["rate_calibration"] = {"data": args.data, "crop": args.crop, "crops": args.crops, "seed": args.seed,
                                  "median_rel_err_before": before, "median_rel_err_after": after}
-    import torch
 
     model = sc.model.to(memory_format=torch.contiguous_format)
     path = save_model_file(args.output, model, sc.name, sc.version, extra)

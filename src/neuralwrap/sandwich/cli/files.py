@@ -22,16 +22,19 @@ from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError, UnsupportedOptionError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
-from neuralwrap.io.outputs import check_output
+from neuralwrap.io.outputs import LOSSLESS_IMAGE_SUFFIXES, check_output
 from neuralwrap.io.probe import probe_image
-from neuralwrap.sandwich.inference.codec import SandwichCodec, decode_file, load_any, load_model_file
+from neuralwrap.sandwich.inference.codec import (
+    SandwichCodec,
+    decode_file,
+    load_any,
+    load_model_file,
+)
 
-__all__ = ["DECODED_SUFFIXES", "add_file_commands", "check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
+__all__ = ["check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
 
 log = logging.getLogger("neuralwrap.sandwich")
 
-#: lossless image formats ``sandwich decode`` writes (the reconstruction is not re-compressed)
-DECODED_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".ppm")
 _ALIASES = {".jpg": (".jpg", ".jpeg"), ".heic": (".heic", ".heif")}
 #: progress appears only for work that takes longer than this (seconds)
 PROGRESS_DELAY_S = 2.0
@@ -51,33 +54,8 @@ def check_quality(sc: SandwichCodec, quality: int) -> None:
         raise InputError(f"--quality {quality} is outside model {sc.name}'s trained range {lo}..{hi}")
 
 
-def add_file_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``encode`` and ``decode``."""
-    p = sub.add_parser("encode", help="image → standard file of the model's codec (e.g. .jpg), model id in its metadata",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("input", help="8- or 16-bit image (PNG, JPEG, TIFF, …)")
-    p.add_argument("output", help="output file; its ending must match the model's codec (.jpg for jpeg models)")
-    model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--model", help="shipped model name (see `sandwich models`) or a model .safetensors file")
-    model.add_argument("--model-file", metavar="PATH", help="your own model file (.safetensors with its .json)")
-    p.add_argument("--quality", type=int, required=True, help="codec quality, within the model's trained range "
-                                                              "(see `sandwich models`; 5..95 for most)")
-    p.add_argument("--alpha", choices=["refuse", "drop"], default="refuse",
-                   help="an image with an alpha channel: refuse it, or drop the alpha and code the colour")
-    _add_common(p)
-    p = sub.add_parser("decode", help="sandwich file → image (the model is found from the file's metadata)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("input", help="file written by `sandwich encode` (or any JPEG/WebP/AVIF/HEIF, decoded plainly)")
-    p.add_argument("output", help=f"decoded image; lossless formats only: {', '.join(DECODED_SUFFIXES)}")
-    p.add_argument("--model-file", metavar="PATH", default=None,
-                   help="model file to decode with, for files made by your own model (default: the shipped model "
-                        "the file names)")
-    _add_common(p)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda, cuda:1, …)")
-    p.add_argument("--force", action="store_true", help="replace an existing output file (never one of the inputs)")
 
 
 def _load(args: argparse.Namespace) -> SandwichCodec:
@@ -138,7 +116,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if not p.is_file():
         raise InputError(f"input file not found: {p}")
     sc = load_model_file(args.model_file, args.device) if args.model_file else None
-    check_output(args.output, [args.input, args.model_file], force=args.force, suffixes=DECODED_SUFFIXES)
+    check_output(args.output, [args.input, args.model_file], force=args.force, suffixes=LOSSLESS_IMAGE_SUFFIXES)
     with tqdm(total=2, desc=f"decode {p.name}", delay=PROGRESS_DELAY_S, disable=args.quiet) as bar:
         image, tag = decode_file(p.read_bytes(), args.device, sc=sc)
         bar.update()

@@ -29,7 +29,7 @@ from neuralwrap.sandwich.training.calibration import (
     real_bits,
     refit_rate_correction,
 )
-from neuralwrap.sandwich.config import SandwichConfig
+from neuralwrap.sandwich.config import SandwichConfig, SandwichTrainConfig
 from neuralwrap.sandwich.training.data import CropDataset, fixed_training_crops, load_photos
 from neuralwrap.sandwich.losses import get_distortion, mse_distortion
 from neuralwrap.sandwich.models.image import Sandwich
@@ -38,37 +38,9 @@ from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_every
 if TYPE_CHECKING:  # pragma: no cover
     from neuralwrap.sandwich.apps.registry import AppSpec
 
-__all__ = ["RateRefitHook", "SandwichObjective", "SandwichTrainConfig", "app_crops", "train_sandwich"]
+__all__ = ["RateRefitHook", "SandwichObjective", "app_crops", "train_sandwich"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SandwichTrainConfig:
-    """Sandwich-specific training settings (the generic ones live in :class:`TrainConfig`)."""
-
-    data: str = "../shared/data/train"
-    """Folder of training photos (never the Kodak test set)."""
-    crop: int = 128
-    """Square crop size in pixels (a multiple of 16 keeps JPEG blocks aligned with the 4:2:0 grid)."""
-    gamma: float = 1.0
-    """Multiplier of the codec's RD slope: λ(q) = gamma · (−dMSE/dbpp)_plain(q)."""
-    refit_every: int = 100
-    """Steps between refits of the rate-proxy correction against the real codec (0 = never)."""
-    refit_crops: int = 16
-    """Number of fixed training crops encoded with the real codec at each refit."""
-    refit_crop: int = 256
-    """Size in pixels of those crops: larger than the training crops, since the file-size overheads of a
-    128-pixel crop bias the correction (smaller when no training photo is that large)."""
-    calib_crops: int = 24
-    """Number of training crops used to measure the plain codec's RD slope."""
-    calib_crop: int = 256
-    """Size in pixels of those crops (smaller when no training photo is that large)."""
-    lr_schedule: str = "cosine"
-    """"cosine" (warm-up then cosine decay to 5% over the run's steps) or "constant"."""
-    init: str | None = None
-    """Shipped model name or model file whose ``pre.*`` / ``post.*`` weights start the run (same processor
-    configs; a warm start, ignored when the run resumes from its own checkpoint)."""
 
 
 class SandwichObjective:

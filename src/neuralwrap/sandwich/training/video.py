@@ -49,7 +49,13 @@ from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
 from neuralwrap.sandwich.training.calibration import RDSlope
-from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig, is_video_model, qp_to_quality
+from neuralwrap.sandwich.config import (
+    ProcessorConfig,
+    SandwichConfig,
+    VideoTrainConfig,
+    is_video_model,
+    qp_to_quality,
+)
 from neuralwrap.sandwich.losses import get_distortion
 from neuralwrap.sandwich.models.image import Processor
 from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips
@@ -59,7 +65,6 @@ __all__ = [
     "VIDEO_TRAIN_PIX_FMTS",
     "VideoSandwich",
     "VideoSandwichObjective",
-    "VideoTrainConfig",
     "downscale_flow",
     "export_video_model",
     "fit_video_rd_slope",
@@ -351,39 +356,6 @@ class VideoSandwichObjective:
 
 
 # -- training --------------------------------------------------------------------------------------------
-@dataclass
-class VideoTrainConfig:
-    """Video-sandwich settings (the generic ones live in :class:`TrainConfig`)."""
-
-    pix_fmt: str = "yuv444p"
-    """Coded pixel format: "yuv444p", "yuv420p" or "gray" (RGB over 4:0:0)."""
-    data: str = "../shared/data/train"
-    """Folder of training photos (never Kodak, never the evaluation clips)."""
-    frames: int = 4
-    """Frames per training clip (I + P frames)."""
-    size: int = 96
-    """Square clip size in pixels."""
-    scale_range: tuple[float, float] | None = None
-    """Resampling factors of the photos (see :func:`~neuralwrap.sandwich.training.video_data.make_clip`); e.g. (0.5, 1.0)
-    gives detail densities closer to 320×240 video; None = whole photos shrunk to the clip (dense detail)."""
-    qp_range: tuple[int, int] = (22, 42)
-    """QPs trained over (uniform integers)."""
-    gamma: float = 1.0
-    """Multiplier of the plain x265 RD slope."""
-    calib_clips: int = 8
-    """Training clips encoded with real x265 for λ(QP) and the real/proxy rate ratio."""
-    calib_qps: tuple[int, ...] = (22, 26, 30, 34, 38, 42)
-    """Constant QPs of the calibration encodes."""
-    preset: str | None = None
-    """x265 preset of the calibration encodes (None: the codec's default, medium)."""
-    init: str | None = None
-    """Optional model file whose ``pre.*`` / ``post.*`` weights start the run (same processor configs)."""
-    lr_schedule: str = "cosine"
-    """"cosine" or "constant"."""
-    distortion: str = "mse"
-    """Registered distortion trained on ("mse", "lpips", "msssim"; see :class:`VideoSandwichObjective`)."""
-
-
 def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoTrainConfig,
                          hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> tuple[VideoSandwich, dict[str, Any]]:
     """Calibrate on real x265, then train ``cfg`` (codec "hevc") through the video proxy. Returns the model
