@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from neuralwrap.errors import InputError
-from neuralwrap.io.images import error_text
+from neuralwrap.io.images import error_text, read_image
 
 __all__ = ["RAW_PIX_FMTS", "DecodeReport", "FrameSource", "decode_checked", "open_frames"]
 
@@ -142,8 +142,6 @@ def _open_images(path: Path, fps: Fraction) -> FrameSource:
 
 
 def _iter_images(src: FrameSource) -> Iterator[np.ndarray]:
-    from neuralwrap.io.images import read_image
-
     for f in src._files:  # type: ignore[attr-defined]
         arr = read_image(f)
         if arr.dtype != np.uint8:

@@ -30,8 +30,10 @@ from torch.utils.data import Dataset
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import resize_bicubic, to_float, to_uint8
 from neuralwrap.resources import require_data
-from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec, get_app
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.evaluation.image import app_transfer_conditioning
+from neuralwrap.sandwich.inference.codec import load_pretrained
 from neuralwrap.sandwich.training.data import CropDataset, list_images, load_photos
 
 __all__ = [
@@ -150,8 +152,6 @@ def model_roundtrip(name: str, codec: str | None = None, transfer_from: str | No
 
     def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
         if "sc" not in state:
-            from neuralwrap.sandwich.inference.codec import load_pretrained
-
             state["sc"] = sc = load_pretrained(name)
             state["cond"] = {}
             if codec is not None and codec != sc.config.codec and transfer_from is not None:  # type: ignore[attr-defined]
@@ -165,9 +165,6 @@ def model_roundtrip(name: str, codec: str | None = None, transfer_from: str | No
 
 
 def _transfer_table(src_app: str, codec: str) -> dict[int, int]:
-    from neuralwrap.sandwich.apps.registry import get_app
-    from neuralwrap.sandwich.evaluation.image import app_transfer_conditioning
-
     return app_transfer_conditioning(get_app(src_app), get_app(f"{src_app}-{codec}"), list(range(0, 101, 5)))
 
 

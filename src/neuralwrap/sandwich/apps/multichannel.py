@@ -45,14 +45,19 @@ from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import to_float, to_uint8
 from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
+from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.inference.codec import (
+    SandwichCodec,
+    load_model_file,
+    load_pretrained,
+)
+from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.models.proxy import CodecProxy
 from neuralwrap.sandwich.training.calibration import (
     fit_rd_slope,
     real_bits,
     refit_rate_correction,
 )
-from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
-from neuralwrap.sandwich.models.image import Sandwich
-from neuralwrap.sandwich.models.proxy import CodecProxy
 from neuralwrap.sandwich.training.image import (
     RateRefitHook,
     SandwichObjective,
@@ -213,12 +218,6 @@ def train_grouped(app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig,
 def load_grouped(path: str | os.PathLike[str] | SandwichCodec) -> GroupedSandwich:
     """A :class:`GroupedSandwich` from a model file (``save_model_file``), a shipped model name, or an already
     loaded :class:`~neuralwrap.sandwich.inference.codec.SandwichCodec` of a grouped model (its weights are reused)."""
-    from neuralwrap.sandwich.inference.codec import (
-        SandwichCodec,
-        load_model_file,
-        load_pretrained,
-    )
-
     if isinstance(path, SandwichCodec):
         sc = path
     else:

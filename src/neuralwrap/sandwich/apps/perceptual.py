@@ -31,14 +31,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuralwrap.metrics.lpips import lpips
 from neuralwrap.metrics.msssim import ms_ssim
-from neuralwrap.sandwich.apps.registry import AppSpec
 from neuralwrap.sandwich.apps.builtin import (
     kodak_eval_data,
     model_roundtrip,
     plain_roundtrip,
     rgb_train_data,
 )
+from neuralwrap.sandwich.apps.registry import AppSpec
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 
 __all__ = [
@@ -61,8 +62,6 @@ def lpips_metric(net: str = "alex") -> Callable[[np.ndarray, np.ndarray], float]
     """Eval metric ``(reference, reconstruction) -> LPIPS`` for ``HxWx3`` float [0,1] images (lower = better)."""
 
     def fn(ref: np.ndarray, rec: np.ndarray) -> float:
-        from neuralwrap.metrics.lpips import lpips
-
         with torch.inference_mode():
             return float(lpips(_t(rec), _t(ref), net=net)[0])
 

@@ -32,12 +32,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neuralwrap.errors import InputError
-from neuralwrap.sandwich.config import SandwichConfig
+from neuralwrap.sandwich.config import SandwichConfig, SandwichTrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch.utils.data
-
-    from neuralwrap.sandwich.training.image import SandwichTrainConfig
 
 __all__ = ["APP_MODULES", "AppRoundtrip", "AppSpec", "get_app", "list_apps", "register_app", "unregister_app"]
 

@@ -23,6 +23,12 @@ import torch
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.codecs.base import bits_per_pixel
+from neuralwrap.errors import InputError
+from neuralwrap.io.atomic import atomic_path
+from neuralwrap.metrics.psnr import psnr
+from neuralwrap.nn import count_parameters, macs_per_pixel
+from neuralwrap.rd.bd import bd_psnr, bd_rate
+from neuralwrap.rd.plots import plot_rd
 from neuralwrap.rd.sweep import (
     RDRecord,
     average_curve,
@@ -32,12 +38,9 @@ from neuralwrap.rd.sweep import (
     summarize,
     write_csv,
 )
-from neuralwrap.errors import InputError
-from neuralwrap.io.atomic import atomic_path
-from neuralwrap.rd.plots import plot_rd
-from neuralwrap.metrics.psnr import psnr
-from neuralwrap.nn import count_parameters, macs_per_pixel
+from neuralwrap.sandwich.apps.registry import get_app
 from neuralwrap.sandwich.inference.codec import SandwichCodec
+from neuralwrap.sandwich.training.image import SandwichTrainConfig, app_crops
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
@@ -278,8 +281,6 @@ def app_transfer_conditioning(src: AppSpec, dst: AppSpec, qualities: Sequence[in
     if src.anchor is None or dst.anchor is None:
         raise InputError(f"transfer {src.name} → {dst.name} needs an anchor baseline in both apps")
     if crops is None:
-        from neuralwrap.sandwich.training.image import SandwichTrainConfig, app_crops
-
         t = app_crops(src, SandwichTrainConfig(crop=64), size, n, seed)
         crops = [c.permute(1, 2, 0).numpy() for c in t]
     lo, hi = src.config.quality_range
@@ -331,8 +332,6 @@ def _bd_separate(records: Sequence[RDRecord], label: str, anchor: str) -> dict[s
     """Like :func:`~neuralwrap.rd.sweep.bd_vs_anchor`, but BD-PSNR and BD-rate are computed
     independently: BD-PSNR needs overlapping rates only, BD-rate overlapping PSNRs (an app whose baseline
     levels off far below the model, e.g. gray vs colour, has a BD-PSNR but no BD-rate)."""
-    from neuralwrap.rd.bd import bd_psnr, bd_rate
-
     ca, cb = curves_by_image(records, anchor), curves_by_image(records, label)
     out: dict[str, Any] = {}
     for key, fn in (("bd_rate", bd_rate), ("bd_psnr", bd_psnr)):
@@ -387,8 +386,6 @@ def evaluate_app(
     curve vs every baseline, the anchor first; PSNR at fixed bpp; model complexity), ``rd.png`` and
     ``comparison.png`` (one image side by side at the rate closest to ``app.comparison_bpp``).
     """
-    from neuralwrap.sandwich.apps.registry import get_app
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     imgs = list(images) if images is not None else app.eval_data(data)

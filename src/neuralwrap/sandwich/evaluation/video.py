@@ -31,10 +31,17 @@ from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import resize_bicubic, to_float, write_image
 from neuralwrap.io.video import FrameSource
 from neuralwrap.luma import luma_uint8
-from neuralwrap.rd.bd import bd_psnr, bd_rate
 from neuralwrap.metrics.psnr import psnr
+from neuralwrap.rd.bd import bd_psnr, bd_rate
+from neuralwrap.rd.plots import plot_rd
+from neuralwrap.sandwich.apps.perceptual import lpips_metric
 from neuralwrap.sandwich.inference.codec import SandwichCodec
-from neuralwrap.sandwich.inference.video import _fps, _limited, encode_video, iter_decode_video
+from neuralwrap.sandwich.inference.video import (
+    _fps,
+    _limited,
+    encode_video,
+    iter_decode_video,
+)
 
 __all__ = ["PlainVideo", "SandwichVideo", "VideoEvalSpec", "evaluate_video", "parse_anchor"]
 
@@ -171,8 +178,6 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
 
 def _frame_lpips(ref: np.ndarray, rec: np.ndarray) -> float:
     """LPIPS (alex) of two ``(H, W, 3)`` uint8 frames (the image apps' eval metric)."""
-    from neuralwrap.sandwich.apps.perceptual import lpips_metric
-
     return lpips_metric("alex")(to_float(ref), to_float(rec))
 
 
@@ -212,8 +217,6 @@ def _summary(rows: list[dict[str, Any]], labels: list[str], spec: VideoEvalSpec,
 
 
 def _write_outputs(rows: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> None:
-    from neuralwrap.rd.plots import plot_rd
-
     with atomic_path(out / "records.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()

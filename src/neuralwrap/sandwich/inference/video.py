@@ -34,8 +34,9 @@ from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
 from neuralwrap.io.atomic import atomic_dir
 from neuralwrap.io.images import write_image
-from neuralwrap.io.video import DecodeReport, FrameSource
+from neuralwrap.io.video import DecodeReport, FrameSource, open_frames
 from neuralwrap.metrics.psnr import psnr
+from neuralwrap.proxies.video import crf_to_qp
 from neuralwrap.sandwich.config import is_video_model, qp_to_quality
 from neuralwrap.sandwich.inference.codec import SandwichCodec, load_pretrained
 from neuralwrap.sandwich.inference.fileformat import SandwichTag, parse_tag
@@ -123,7 +124,6 @@ def matched_video_quality(sc: SandwichCodec, frame: np.ndarray, codec: str, sett
 def video_cond_quality(sc: SandwichCodec, pix_fmt: str, crf: float | None = None, qp: float | None = None) -> int:
     """Conditioning quality of a video sandwich (``config.codec == "hevc"``): ``100 − 2·QP`` with ``QP = qp``,
     or ``crf_to_qp(crf, pix_fmt)`` (CRF 28, x265's default, when both are None), clamped to the model's range."""
-    from neuralwrap.proxies.video import crf_to_qp
     q_eff = float(qp) if qp is not None else crf_to_qp(28.0 if crf is None else float(crf), pix_fmt)
     lo, hi = sc.config.quality_range
     return int(np.clip(round(qp_to_quality(q_eff)), lo, hi))
@@ -289,7 +289,5 @@ def _fps(source: FrameSource) -> Any:
 
 
 def _fps_of(path: str | os.PathLike[str]) -> Any:
-    from neuralwrap.io.video import open_frames
-
     return _fps(open_frames(path))
 

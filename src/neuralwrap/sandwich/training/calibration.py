@@ -16,6 +16,7 @@ from torch import Tensor
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
+from neuralwrap.sandwich.losses import mse_distortion
 
 __all__ = ["RDSlope", "fit_rd_slope", "real_bits", "refit_rate_correction"]
 
@@ -91,8 +92,6 @@ def fit_rd_slope(crops: Tensor, qualities: Sequence[int], codec: str | None = No
 
 def _fit_roundtrip(crops: Tensor, qualities: Sequence[int], roundtrip: Callable[[np.ndarray, int], tuple[bytes, np.ndarray]],
                    distortion: Callable[[Tensor, Tensor], Tensor] | None) -> RDSlope:
-    from neuralwrap.sandwich.losses import mse_distortion
-
     dist = distortion or mse_distortion
     n, _, h, w = crops.shape
     images = [crops[i].detach().float().permute(1, 2, 0).cpu().numpy() for i in range(n)]

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,16 +23,22 @@ import torch
 from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
+from neuralwrap.errors import InputError as _InputError
+from neuralwrap.sandwich.config import SandwichConfig, SandwichTrainConfig
+from neuralwrap.sandwich.inference.codec import load_any
+from neuralwrap.sandwich.losses import get_distortion, mse_distortion
+from neuralwrap.sandwich.models.image import Sandwich, load_processors
 from neuralwrap.sandwich.training.calibration import (
     RDSlope,
     fit_rd_slope,
     real_bits,
     refit_rate_correction,
 )
-from neuralwrap.sandwich.config import SandwichConfig, SandwichTrainConfig
-from neuralwrap.sandwich.training.data import CropDataset, fixed_training_crops, load_photos
-from neuralwrap.sandwich.losses import get_distortion, mse_distortion
-from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.training.data import (
+    CropDataset,
+    fixed_training_crops,
+    load_photos,
+)
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,8 +137,6 @@ def app_crops(app: AppSpec, sw: SandwichTrainConfig, size: int, n: int, seed: in
     """``(n, in_ch, s, s)`` reproducible crops of the app's training data: the first ``n`` items of
     ``app.train_data`` with crop ``s = size`` (halved until the data has images that large, not below
     ``sw.crop``)."""
-    from neuralwrap.errors import InputError as _InputError
-
     side = int(size)
     while True:
         try:
@@ -186,9 +190,6 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
     if sw.init:
-        from neuralwrap.sandwich.inference.codec import load_any
-        from neuralwrap.sandwich.models.image import load_processors
-
         load_processors(model, load_any(sw.init).model.state_dict(), sw.init)
     hook = RateRefitHook(refit_crops, sw.refit_every, dict(app.codec_settings) if app is not None else None)
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")),

@@ -47,8 +47,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
-from neuralwrap.sandwich.training.calibration import RDSlope
+from neuralwrap.io.images import resize_bicubic
+from neuralwrap.proxies.video import video_proxy
 from neuralwrap.sandwich.config import (
     ProcessorConfig,
     SandwichConfig,
@@ -56,10 +58,14 @@ from neuralwrap.sandwich.config import (
     is_video_model,
     qp_to_quality,
 )
+from neuralwrap.sandwich.inference.codec import save_model_file
 from neuralwrap.sandwich.losses import get_distortion
-from neuralwrap.sandwich.models.image import Processor
-from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips
+from neuralwrap.sandwich.models.image import Processor, load_processors
+from neuralwrap.sandwich.training.calibration import RDSlope
+from neuralwrap.sandwich.training.data import load_photos
+from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips, gray_clip
 from neuralwrap.train import TrainConfig, Trainer, lr_schedule_hooks, seed_everything
+from neuralwrap.train.checkpoint import load_weights
 
 __all__ = [
     "VIDEO_TRAIN_PIX_FMTS",
@@ -184,8 +190,6 @@ class VideoSandwich(nn.Module):
 
     def forward_clip(self, clip: Tensor, flow: Tensor, qp: int) -> VideoSandwichOutput:
         """One clip ``(T,3,H,W)`` in [0,1] with its source flow ``(T,2,H,W)`` at constant ``qp``."""
-        from neuralwrap.proxies.video import video_proxy
-
         q = torch.tensor([qp_to_quality(qp)], device=clip.device)
         raw = self.preprocess_raw(clip, q)
         out = video_proxy(raw.clamp(0, 1), float(qp), pix_fmt=self.pix_fmt, flow=downscale_flow(flow, self.cfg.scale))
@@ -215,8 +219,6 @@ def _payload_bits(data: bytes) -> float:
 
 def _resize_clip(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     """Bicubic (Pillow, antialiased when shrinking) resize of ``(T,H,W,C)`` uint8 frames."""
-    from neuralwrap.io.images import resize_bicubic
-
     return np.stack([resize_bicubic(f, width, height) for f in frames])
 
 
@@ -226,7 +228,6 @@ def _plain_code(frames: np.ndarray, pix_fmt: str, scale: int = 1) -> np.ndarray:
         frames = _resize_clip(frames, frames.shape[2] // scale, frames.shape[1] // scale)
     if pix_fmt != "gray":
         return frames
-    from neuralwrap.sandwich.training.video_data import gray_clip
 
     return gray_clip(frames)
 
@@ -234,8 +235,6 @@ def _plain_code(frames: np.ndarray, pix_fmt: str, scale: int = 1) -> np.ndarray:
 def _real_point(clip: Tensor, pix_fmt: str, qp: int, preset: str | None, scale: int = 1) -> tuple[float, float]:
     """(MSE vs the full-resolution RGB source in 8-bit units², payload bits) of a plain constant-QP x265 encode
     of ``clip`` (for ``scale`` 2: of its bicubic half, decoded frames bicubic-upsampled)."""
-    from neuralwrap.codecs import get_codec
-
     src = _uint8_clip(clip)
     settings: dict[str, Any] = {"pix_fmt": pix_fmt, "qp": int(qp)}
     if preset is not None:
@@ -252,8 +251,6 @@ def _real_point(clip: Tensor, pix_fmt: str, qp: int, preset: str | None, scale: 
 
 
 def _plain_proxy_bits(clip: Tensor, flow: Tensor, pix_fmt: str, qp: int, scale: int = 1) -> float:
-    from neuralwrap.proxies.video import video_proxy
-
     x = clip
     if pix_fmt == "gray" or scale != 1:
         x = torch.from_numpy(_plain_code(_uint8_clip(clip), pix_fmt, scale).transpose(0, 3, 1, 2).copy()).float() / 255.0
@@ -362,7 +359,6 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     and the final logs (plus the calibration); checkpoints and logs go to ``train_cfg.out_dir``.
     ``train_cfg.max_seconds`` counts from this call's start (the x265 calibration included)."""
     t0 = time.monotonic()
-    from neuralwrap.sandwich.training.data import load_photos
 
     if _pix_fmt_of(cfg) != vt.pix_fmt:
         raise InputError(f"config subsampling {cfg.subsampling!r} does not code pix_fmt {vt.pix_fmt!r}")
@@ -374,9 +370,6 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     seed_everything(train_cfg.seed)
     model = VideoSandwich(cfg)
     if vt.init:
-        from neuralwrap.sandwich.models.image import load_processors
-        from neuralwrap.train.checkpoint import load_weights
-
         load_processors(model, load_weights(vt.init).state_dict, vt.init)
     _set_rate_correction(model, cal)
     ds = ClipDataset(photos, frames=vt.frames, size=vt.size, seed=train_cfg.seed, scale_range=vt.scale_range)
@@ -394,7 +387,5 @@ def export_video_model(model: VideoSandwich, path: str | os.PathLike[str], name:
                        extra: dict[str, Any] | None = None) -> Any:
     """Write the inference model file pair (a standard sandwich model file: ``load_model_file`` builds it,
     the sandwich proxy of codec "hevc" being the video proxy)."""
-    from neuralwrap.sandwich.inference.codec import save_model_file
-
     info = {"video": {"pix_fmt": model.pix_fmt, "conditioning": "quality = 100 - 2*QP"}, **(extra or {})}
     return save_model_file(path, model, name, version, extra=info)  # type: ignore[arg-type]

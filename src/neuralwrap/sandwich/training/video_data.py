@@ -23,6 +23,8 @@ from torch.utils.data import Dataset
 
 from neuralwrap.errors import InputError
 from neuralwrap.luma import luma_uint8
+from neuralwrap.proxies.video import estimate_flow
+from neuralwrap.sandwich.training.data import load_photos
 
 __all__ = ["ClipDataset", "fixed_clips", "gray_clip", "make_clip"]
 
@@ -79,8 +81,6 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
 
     def __init__(self, photos: str | os.PathLike[str] | Sequence[np.ndarray], frames: int = 4, size: int = 96,
                  length: int = 100_000, seed: int = 0, scale_range: tuple[float, float] | None = None) -> None:
-        from neuralwrap.sandwich.training.data import load_photos
-
         if frames < 2 or size < 16:
             raise InputError(f"ClipDataset needs frames >= 2 and size >= 16, got frames={frames}, size={size}")
         self.images = load_photos(photos) if isinstance(photos, (str, os.PathLike)) else list(photos)
@@ -93,8 +93,6 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         return self.length
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        from neuralwrap.proxies.video import estimate_flow
-
         rng = np.random.default_rng((self.seed, int(index)))
         photo = self.images[int(rng.integers(len(self.images)))]
         if rng.random() < 0.5:
