@@ -118,9 +118,9 @@ def test_resume_continues_to_the_same_result(tmp_path: Path) -> None:
 
 
 def test_exported_model_writes_standard_jpeg(trained: Path, tmp_path: Path) -> None:
-    from neuralwrap.sandwich.cli.commands import _export
+    from neuralwrap.sandwich.cli.commands import export_run
 
-    path = _export(trained / "run", tmp_path / "m.safetensors", "testmodel", "1")
+    path = export_run(trained / "run", tmp_path / "m.safetensors", "testmodel", "1")
     sc = load_model_file(path)
     img = textured_image(70, 90, 7)
     data = sc.encode(img, 50)
@@ -152,12 +152,12 @@ def test_warm_start_from_a_model_file(trained: Path, tmp_path: Path) -> None:
     import torch
 
     from neuralwrap.errors import CheckpointError
-    from neuralwrap.sandwich.cli.commands import _export
+    from neuralwrap.sandwich.cli.commands import export_run
     from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
     from neuralwrap.sandwich.models.image import Sandwich
     from neuralwrap.train import load_checkpoint
 
-    src = _export(trained / "run", tmp_path / "src.safetensors", "src", "1")
+    src = export_run(trained / "run", tmp_path / "src.safetensors", "src", "1")
     want = load_model_file(src).model.state_dict()
     data = make_photo_folder(tmp_path / "photos")
     sw = SandwichTrainConfig(data=str(data), crop=32, refit_every=0, calib_crops=2, calib_crop=64, init=str(src))

@@ -243,16 +243,16 @@ def test_cli_models_and_list_apps(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_train_flags_override_app() -> None:
     from neuralwrap.sandwich.cli.main import build_parser
-    from neuralwrap.sandwich.cli.commands import sandwich_train_config as _train_config
+    from neuralwrap.sandwich.cli.commands import sandwich_train_config
     from neuralwrap.sandwich.config import ProcessorConfig
 
     args = build_parser().parse_args(["train", "--app", "lowres-2x", "--scale", "1", "--pre", "none", "--qmax", "80"])
-    cfg = _train_config(args, get_app("lowres-2x"))
+    cfg = sandwich_train_config(args, get_app("lowres-2x"))
     assert cfg.scale == 1 and cfg.pre is None and cfg.quality_range == (5, 80) and cfg.post == get_app("lowres-2x").config.post
-    legacy = _train_config(build_parser().parse_args(["train"]), None)
+    legacy = sandwich_train_config(build_parser().parse_args(["train"]), None)
     assert legacy == SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
     # --init: the processors' architecture comes from the model file (the 4:4:4 app, from the 4:2:0 model)
-    warm = _train_config(build_parser().parse_args(["train", "--app", "lowres-2x-444", "--init", "lowres-2x"]),
+    warm = sandwich_train_config(build_parser().parse_args(["train", "--app", "lowres-2x-444", "--init", "lowres-2x"]),
                          get_app("lowres-2x-444"))
     shipped = load_pretrained("lowres-2x").config
     assert (warm.pre, warm.post, warm.subsampling) == (shipped.pre, shipped.post, "444")

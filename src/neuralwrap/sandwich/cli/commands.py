@@ -51,6 +51,9 @@ from neuralwrap.train import (
 )
 from neuralwrap.train.distributed import leaving_process_group
 
+__all__ = ["cmd_bench", "cmd_calibrate", "cmd_demo", "cmd_eval", "cmd_export", "cmd_models", "cmd_train", "export_run",
+           "parse_processor", "sandwich_train_config"]
+
 log = logging.getLogger("neuralwrap.sandwich")
 
 
@@ -145,12 +148,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     atomic_write_bytes(Path(args.out) / "train_summary.json", json.dumps(result, indent=2, default=str).encode())
     if args.export:
-        _export(Path(args.out), Path(args.export), args.name or Path(args.out).name, "1")
+        export_run(Path(args.out), Path(args.export), args.name or Path(args.out).name, "1")
     print(json.dumps({k: v for k, v in result.items() if k != "rate_refits"}, default=str))
     return 0
 
 
-def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
+def export_run(run_dir: Path, output: Path, name: str, version: str) -> Path:
+    """The latest checkpoint of a ``sandwich train`` run folder → an inference model file ``output`` (safetensors +
+    JSON) named ``name`` / ``version``; returns its path."""
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
         raise InputError(f"no checkpoint in {run_dir}")
@@ -172,7 +177,7 @@ def _export(run_dir: Path, output: Path, name: str, version: str) -> Path:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _check_model_output(args.output, [Path(args.run_dir)], force=args.force)
-    path = _export(Path(args.run_dir), Path(args.output), args.name, args.version)
+    path = export_run(Path(args.run_dir), Path(args.output), args.name, args.version)
     print(path)
     return 0
 
