@@ -19,7 +19,7 @@ def _registry_codec(name: str):  # the registry codec if codecs/image.py exists,
         from neuralwrap.codecs import get_codec
 
         return get_codec(name)
-    except Exception:  # noqa: BLE001 - image codecs not written yet: fall back to Pillow
+    except Exception:
         return None
 
 

@@ -57,8 +57,10 @@ def _curves(metrics_csv: Path) -> dict[str, dict[str, np.ndarray]]:
     out = {}
     for label, qs in rows.items():
         ks = sorted(qs)
-        out[label] = {"quality": np.array(ks, float),
-                      **{m: np.array([np.mean([r[m] for r in qs[k]]) for k in ks]) for m in ("bpp", "pu_psnr", "hdr_flip")}}
+        out[label] = {
+            "quality": np.array(ks, float),
+            **{m: np.array([np.mean([r[m] for r in qs[k]]) for k in ks]) for m in ("bpp", "pu_psnr", "hdr_flip")},
+        }
     return out
 
 
@@ -67,7 +69,9 @@ def _per_image(metrics_csv: Path) -> dict[str, dict[str, dict[str, np.ndarray]]]
     rows: dict[str, dict[str, list[tuple[int, float, float, float]]]] = defaultdict(lambda: defaultdict(list))
     with open(metrics_csv) as fh:
         for r in csv.DictReader(fh):
-            rows[r["label"]][r["image"]].append((int(r["quality"]), float(r["bpp"]), float(r["pu_psnr"]), float(r["hdr_flip"])))
+            rows[r["label"]][r["image"]].append(
+                (int(r["quality"]), float(r["bpp"]), float(r["pu_psnr"]), float(r["hdr_flip"]))
+            )
     out: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for label, imgs in rows.items():
         out[label] = {}
@@ -93,20 +97,28 @@ def bd_table(curves: dict[str, dict[str, np.ndarray]], per_image: dict, anchors:
         for label, c in curves.items():
             if label == anchor:
                 continue
-            per = [(_safe(bd_rate, pa["bpp"], pa["pu_psnr"], pc["bpp"], pc["pu_psnr"]),
-                    _safe(bd_psnr, pa["bpp"], pa["pu_psnr"], pc["bpp"], pc["pu_psnr"]))
-                   for name, pa in per_image[anchor].items() for pc in [per_image[label][name]]]
+            per = [
+                (
+                    _safe(bd_rate, pa["bpp"], pa["pu_psnr"], pc["bpp"], pc["pu_psnr"]),
+                    _safe(bd_psnr, pa["bpp"], pa["pu_psnr"], pc["bpp"], pc["pu_psnr"]),
+                )
+                for name, pa in per_image[anchor].items()
+                for pc in [per_image[label][name]]
+            ]
             rates = [r for r, _ in per if math.isfinite(r)]
             gains = [g for _, g in per if math.isfinite(g)]
-            rows.append({
-                "label": label, "anchor": anchor,
-                "bd_rate_avg": _safe(bd_rate, a["bpp"], a["pu_psnr"], c["bpp"], c["pu_psnr"]),
-                "bd_psnr_avg": _safe(bd_psnr, a["bpp"], a["pu_psnr"], c["bpp"], c["pu_psnr"]),
-                "bd_flip_avg": -_safe(bd_psnr, a["bpp"], -a["hdr_flip"], c["bpp"], -c["hdr_flip"]),
-                "bd_rate_img_median": float(np.median(rates)) if rates else math.nan,
-                "bd_psnr_img_mean": float(np.mean(gains)) if gains else math.nan,
-                "n_img": len(gains),
-            })
+            rows.append(
+                {
+                    "label": label,
+                    "anchor": anchor,
+                    "bd_rate_avg": _safe(bd_rate, a["bpp"], a["pu_psnr"], c["bpp"], c["pu_psnr"]),
+                    "bd_psnr_avg": _safe(bd_psnr, a["bpp"], a["pu_psnr"], c["bpp"], c["pu_psnr"]),
+                    "bd_flip_avg": -_safe(bd_psnr, a["bpp"], -a["hdr_flip"], c["bpp"], -c["hdr_flip"]),
+                    "bd_rate_img_median": float(np.median(rates)) if rates else math.nan,
+                    "bd_psnr_img_mean": float(np.mean(gains)) if gains else math.nan,
+                    "n_img": len(gains),
+                }
+            )
     return rows
 
 
@@ -144,8 +156,17 @@ def _display(rep: np.ndarray, stops: float) -> np.ndarray:
     return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
 
 
-def plot_comparison(app, sc, images: dict[str, np.ndarray], per_image: dict, qualities: list[int], name: str,
-                    target_bpp: float, path: Path, crop: int = 200) -> None:
+def plot_comparison(
+    app,
+    sc,
+    images: dict[str, np.ndarray],
+    per_image: dict,
+    qualities: list[int],
+    name: str,
+    target_bpp: float,
+    path: Path,
+    crop: int = 200,
+) -> None:
     """Crops of ``name`` at two exposures: original, every baseline and the sandwich at the quality whose real
     rate is closest to ``target_bpp``; titles give bpp, PU21-PSNR and HDR-FLIP."""
     import matplotlib
@@ -170,15 +191,18 @@ def plot_comparison(app, sc, images: dict[str, np.ndarray], per_image: dict, qua
         q = int(qualities[int(np.argmin(np.abs(np.log(bpps / target_bpp))))])
         data, rec = run(img, q)
         bpp = 8 * len(data) / (img.shape[0] * img.shape[1])
-        panels.append((f"{label} q={q}", rec, f"{bpp:.2f} bpp, {rep_pu_psnr(img, rec):.2f} dB, FLIP {rep_hdr_flip(img, rec):.3f}"))
+        panels.append(
+            (f"{label} q={q}", rec, f"{bpp:.2f} bpp, {rep_pu_psnr(img, rec):.2f} dB, FLIP {rep_hdr_flip(img, rec):.3f}")
+        )
     h, w = img.shape[:2]
     c = min(crop, h, w)
     lum = np.asarray(img).mean(axis=2)
     y0, x0 = np.unravel_index(np.argmax(lum), lum.shape)  # centred on the brightest region, clipped to the image
     y0, x0 = int(np.clip(y0 - c // 2, 0, h - c)), int(np.clip(x0 - c // 2, 0, w - c))
     stops = (0.0, 4.0)
-    fig, axes = plt.subplots(len(stops), len(panels), figsize=(2.9 * len(panels), 3.0 * len(stops) + 0.6),
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(stops), len(panels), figsize=(2.9 * len(panels), 3.0 * len(stops) + 0.6), constrained_layout=True
+    )
     for row, s in enumerate(stops):
         for col, (title, im, sub) in enumerate(panels):
             ax = axes[row, col]
@@ -186,10 +210,20 @@ def plot_comparison(app, sc, images: dict[str, np.ndarray], per_image: dict, qua
             ax.axis("off")
             if row == 0:
                 ax.set_title(f"{title}\n{sub}", fontsize=7.5)
-        axes[row, 0].text(-0.08, 0.5, f"exposure {'+' if s > 0 else ''}{s:g} EV", transform=axes[row, 0].transAxes,
-                          rotation=90, va="center", ha="right", fontsize=9)
-    fig.suptitle(f"hdr app, {name}: crop at ≈ {target_bpp} bpp (real bytes); display: 100 cd/m² = white, sRGB, "
-                 f"two exposures", fontsize=10)
+        axes[row, 0].text(
+            -0.08,
+            0.5,
+            f"exposure {'+' if s > 0 else ''}{s:g} EV",
+            transform=axes[row, 0].transAxes,
+            rotation=90,
+            va="center",
+            ha="right",
+            fontsize=9,
+        )
+    fig.suptitle(
+        f"hdr app, {name}: crop at ≈ {target_bpp} bpp (real bytes); display: 100 cd/m² = white, sRGB, two exposures",
+        fontsize=10,
+    )
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
@@ -200,18 +234,24 @@ def _fmt(v: float, spec: str) -> str:
 
 
 def tables(curves: dict, bd_rows: list[dict], complexity: dict) -> str:
-    lines = ["| method | " + " | ".join(f"q={int(q)}" for q in curves["pu8-jpeg"]["quality"]) + " |",
-             "|---|" + "---|" * len(curves["pu8-jpeg"]["quality"])]
+    lines = [
+        "| method | " + " | ".join(f"q={int(q)}" for q in curves["pu8-jpeg"]["quality"]) + " |",
+        "|---|" + "---|" * len(curves["pu8-jpeg"]["quality"]),
+    ]
     for label, c in curves.items():
         cells = [f"{b:.3f} / {p:.2f} / {f:.4f}" for b, p, f in zip(c["bpp"], c["pu_psnr"], c["hdr_flip"])]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    head = ("| method | anchor | BD-rate (avg curve) | BD-PSNR (avg curve) | BD-rate (median per image) | "
-            "BD-PSNR (mean per image, n) | BD-FLIP (avg curve) |")
+    head = (
+        "| method | anchor | BD-rate (avg curve) | BD-PSNR (avg curve) | BD-rate (median per image) | "
+        "BD-PSNR (mean per image, n) | BD-FLIP (avg curve) |"
+    )
     lines += ["", head, "|---|---|---|---|---|---|---|"]
     for r in bd_rows:
-        lines.append(f"| {r['label']} | {r['anchor']} | {_fmt(r['bd_rate_avg'], '+.1f')}% | {_fmt(r['bd_psnr_avg'], '+.2f')} dB | "
-                     f"{_fmt(r['bd_rate_img_median'], '+.1f')}% | {_fmt(r['bd_psnr_img_mean'], '+.2f')} dB ({r['n_img']}) | "
-                     f"{_fmt(r['bd_flip_avg'], '+.4f')} |")
+        lines.append(
+            f"| {r['label']} | {r['anchor']} | {_fmt(r['bd_rate_avg'], '+.1f')}% | {_fmt(r['bd_psnr_avg'], '+.2f')} dB | "
+            f"{_fmt(r['bd_rate_img_median'], '+.1f')}% | {_fmt(r['bd_psnr_img_mean'], '+.2f')} dB ({r['n_img']}) | "
+            f"{_fmt(r['bd_flip_avg'], '+.4f')} |"
+        )
     lines += ["", "| part | parameters | MACs / pixel |", "|---|---|---|"]
     for part in ("pre", "post", "total"):
         p = complexity.get(part, {})
@@ -222,8 +262,13 @@ def tables(curves: dict, bd_rows: list[dict], complexity: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="hdr-jpeg", help="shipped model name or .safetensors file (label 'sandwich')")
-    ap.add_argument("--extra-model", action="append", default=[], metavar="LABEL=FILE",
-                    help="another model to evaluate alongside (repeatable), e.g. a post-only reference")
+    ap.add_argument(
+        "--extra-model",
+        action="append",
+        default=[],
+        metavar="LABEL=FILE",
+        help="another model to evaluate alongside (repeatable), e.g. a post-only reference",
+    )
     ap.add_argument("--data", default=None, help="HDR test folder (default ../shared/data/hdr)")
     ap.add_argument("--out", default="runs/app_hdr_eval")
     ap.add_argument("--img-dir", default=str(REPO / "docs" / "img"))
@@ -246,11 +291,19 @@ def main(argv: list[str] | None = None) -> int:
         models[label] = _load_model(ref)
     images = app.eval_data(args.data)
     if args.limit:
-        images = [im for im in images if im[0] == args.comparison_image] + \
-                 [im for im in images if im[0] != args.comparison_image][: args.limit - 1]
+        images = [im for im in images if im[0] == args.comparison_image] + [
+            im for im in images if im[0] != args.comparison_image
+        ][: args.limit - 1]
     if not args.skip_eval:
-        evaluate_app(app, models, out, images=images, qualities=args.qualities, progress=True,
-                     comparison_image=args.comparison_image)
+        evaluate_app(
+            app,
+            models,
+            out,
+            images=images,
+            qualities=args.qualities,
+            progress=True,
+            comparison_image=args.comparison_image,
+        )
     summary = json.loads((out / "summary.json").read_text())
     curves = _curves(out / "metrics.csv")
     per_image = _per_image(out / "metrics.csv")
@@ -259,12 +312,21 @@ def main(argv: list[str] | None = None) -> int:
     extra_complexity = {k: v for k, v in summary["models"].items() if k != LABEL}
     img_dir = Path(args.img_dir)
     plot_rd(curves, img_dir / "app_hdr_rd.png", len(images))
-    plot_comparison(app, sc, dict(images), per_image, [int(q) for q in summary["qualities"]], args.comparison_image,
-                    args.comparison_bpp, img_dir / "app_hdr_comparison.png")
+    plot_comparison(
+        app,
+        sc,
+        dict(images),
+        per_image,
+        [int(q) for q in summary["qualities"]],
+        args.comparison_image,
+        args.comparison_bpp,
+        img_dir / "app_hdr_comparison.png",
+    )
     text = tables(curves, bd_rows, complexity)
     (out / "tables.md").write_text(text)
-    (out / "bd_pu_flip.json").write_text(json.dumps({"bd": bd_rows, "models": summary["models"],
-                                                     "extra": extra_complexity}, indent=2))
+    (out / "bd_pu_flip.json").write_text(
+        json.dumps({"bd": bd_rows, "models": summary["models"], "extra": extra_complexity}, indent=2)
+    )
     print(text)
     return 0
 

@@ -61,7 +61,11 @@ def side_by_side(app, image: tuple[str, np.ndarray], runs: dict, records: list, 
         for j, (cname, view) in enumerate(_channel_views(img)):
             ax = axes[i, j]
             ax.imshow(np.clip(view, 0, 1), interpolation="nearest")
-            ch_psnr = "" if i == 0 else f" {psnr(_channel_views(im)[j][1].astype(np.float32), view.astype(np.float32)):.1f} dB"
+            ch_psnr = (
+                ""
+                if i == 0
+                else f" {psnr(_channel_views(im)[j][1].astype(np.float32), view.astype(np.float32)):.1f} dB"
+            )
             ax.set_title((f"{title}: {sub}\n" if j == 0 else "\n") + cname + ch_psnr, fontsize=8)
             ax.axis("off")
     fig.suptitle(f"{app.name}, {name}: real bytes at ≈ {bpp} bpp", fontsize=10)
@@ -86,18 +90,55 @@ def _records(path: Path) -> list:
 
     nan = float("nan")
     with open(path) as fh:
-        return [RDRecord(label=r["label"], image=r["image"], height=int(r["height"]), width=int(r["width"]),
-                         quality=float(r["quality"]), bytes=int(r["bytes"]), bpp=float(r["bpp"]), psnr=float(r["psnr"]),
-                         encode_s=nan, decode_s=nan, seconds=nan) for r in csv.DictReader(fh)]
+        return [
+            RDRecord(
+                label=r["label"],
+                image=r["image"],
+                height=int(r["height"]),
+                width=int(r["width"]),
+                quality=float(r["quality"]),
+                bytes=int(r["bytes"]),
+                bpp=float(r["bpp"]),
+                psnr=float(r["psnr"]),
+                encode_s=nan,
+                decode_s=nan,
+                seconds=nan,
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
 def cmd_train(a: argparse.Namespace) -> int:
     """``sandwich train --app mc6-jpeg|mc8-jpeg`` (grouped training and export) with this benchmark's settings."""
     from neuralwrap.sandwich.cli.main import main as sandwich_main
 
-    argv = ["train", "--app", a.app, "--out", a.out, "--steps", str(a.steps), "--batch-size", str(a.batch_size),
-            "--lr", str(a.lr), "--crop", str(a.crop), "--max-minutes", str(a.minutes), "--refit-every", "100",
-            "--ckpt-every", "200", "--grad-clip", "1", "--seed", "0", "--name", a.name or a.app]
+    argv = [
+        "train",
+        "--app",
+        a.app,
+        "--out",
+        a.out,
+        "--steps",
+        str(a.steps),
+        "--batch-size",
+        str(a.batch_size),
+        "--lr",
+        str(a.lr),
+        "--crop",
+        str(a.crop),
+        "--max-minutes",
+        str(a.minutes),
+        "--refit-every",
+        "100",
+        "--ckpt-every",
+        "200",
+        "--grad-clip",
+        "1",
+        "--seed",
+        "0",
+        "--name",
+        a.name or a.app,
+    ]
     for part in ("pre", "post"):
         if getattr(a, part):
             argv += [f"--{part}", getattr(a, part)]
@@ -140,11 +181,11 @@ def cmd_eval(a: argparse.Namespace) -> int:
     import dataclasses
 
     from neuralwrap.nn import count_parameters, macs_per_pixel
-    from neuralwrap.sandwich.apps.registry import get_app
     from neuralwrap.sandwich.apps.multichannel import (
         grouped_model_roundtrip,
         load_grouped,
     )
+    from neuralwrap.sandwich.apps.registry import get_app
     from neuralwrap.sandwich.evaluation.image import evaluate_app
 
     torch.set_num_threads(max(1, a.threads))
@@ -154,9 +195,13 @@ def cmd_eval(a: argparse.Namespace) -> int:
         label, _, path = spec.partition("=")
         m = load_grouped(path)
         models[label] = grouped_model_roundtrip(m)
-        complexity[label] = {part: {"params": count_parameters(getattr(m, part)),
-                                    "macs_per_pixel": macs_per_pixel(_Probe(getattr(m, part)), getattr(m, part).in_ch)}
-                             for part in ("pre", "post")}
+        complexity[label] = {
+            part: {
+                "params": count_parameters(getattr(m, part)),
+                "macs_per_pixel": macs_per_pixel(_Probe(getattr(m, part)), getattr(m, part).in_ch),
+            }
+            for part in ("pre", "post")
+        }
     # the grouped models run as extra "baselines" of the app (the framework's model path codes one file)
     app = dataclasses.replace(app, baselines={**app.baselines, **models})
     images = app.eval_data(None)[: a.limit or None]
@@ -170,20 +215,32 @@ def cmd_eval(a: argparse.Namespace) -> int:
     recs = _records(out / "records.csv")
     prefix = Path(a.img_prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    plot_rd(avg, f"{prefix}_rd_mc{ch}.png", title=f"{app.name}: {len(images)} synthetic test framebuffers, real bytes",
-            ylabel=f"PSNR over all {ch} channels (dB)")
+    plot_rd(
+        avg,
+        f"{prefix}_rd_mc{ch}.png",
+        title=f"{app.name}: {len(images)} synthetic test framebuffers, real bytes",
+        ylabel=f"PSNR over all {ch} channels (dB)",
+    )
     runs = {app.anchor: app.baselines[app.anchor], **models}
     pick = next((im for im in images if im[0] == a.image), images[0])
     side_by_side(app, pick, runs, recs, a.bpp, Path(f"{prefix}_mc{ch}.png"))
-    res = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "wall_s": wall,
-           "n_images": len(images), "qualities": summary["qualities"], "avg_curves": avg,
-           "bd": {lab: c.get("bd", {}) for lab, c in summary["curves"].items()},
-           "models": summary["models"]}
+    res = {
+        "command": " ".join(sys.argv),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "wall_s": wall,
+        "n_images": len(images),
+        "qualities": summary["qualities"],
+        "avg_curves": avg,
+        "bd": {lab: c.get("bd", {}) for lab, c in summary["curves"].items()},
+        "models": summary["models"],
+    }
     (out / "mc.json").write_text(json.dumps(res, indent=2, default=float))
     for lab, c in summary["curves"].items():
         bd = c.get("bd", {}).get(app.anchor, {})
-        print(f"{lab:20s} vs {app.anchor}: BD-rate {bd.get('bd_rate_img', float('nan')):+.1f}% (per image), "
-              f"{bd.get('bd_rate_avg', float('nan')):+.1f}% (avg curve); BD-PSNR {bd.get('bd_psnr_img', float('nan')):+.2f} dB")
+        print(
+            f"{lab:20s} vs {app.anchor}: BD-rate {bd.get('bd_rate_img', float('nan')):+.1f}% (per image), "
+            f"{bd.get('bd_rate_avg', float('nan')):+.1f}% (avg curve); BD-PSNR {bd.get('bd_psnr_img', float('nan')):+.2f} dB"
+        )
     return 0
 
 

@@ -72,9 +72,29 @@ def cmd_train(a: argparse.Namespace) -> int:
     out = Path(a.out)
     if a.init:
         warm_start(out, a.init, a.app, a.lr)
-    argv = ["train", "--app", a.app, "--out", str(out), "--steps", str(a.steps), "--batch-size", str(a.batch_size),
-            "--lr", str(a.lr), "--crop", str(a.crop), "--max-minutes", str(a.minutes), "--refit-every", "50",
-            "--ckpt-every", "100", "--name", a.name or a.app]
+    argv = [
+        "train",
+        "--app",
+        a.app,
+        "--out",
+        str(out),
+        "--steps",
+        str(a.steps),
+        "--batch-size",
+        str(a.batch_size),
+        "--lr",
+        str(a.lr),
+        "--crop",
+        str(a.crop),
+        "--max-minutes",
+        str(a.minutes),
+        "--refit-every",
+        "50",
+        "--ckpt-every",
+        "100",
+        "--name",
+        a.name or a.app,
+    ]
     if a.export:
         argv += ["--export", a.export]
     print("sandwich " + " ".join(argv))
@@ -115,8 +135,15 @@ def bd_table(by: dict, anchors: list[str]) -> dict[str, dict[str, dict[str, floa
                     ra = sorted(by[anchor][image], key=lambda r: r["quality"])
                     rb = sorted(rows, key=lambda r: r["quality"])
                     try:
-                        per.append(bd_rate([r["bpp"] for r in ra], [fn(r[col]) for r in ra],
-                                           [r["bpp"] for r in rb], [fn(r[col]) for r in rb], dominated="drop"))
+                        per.append(
+                            bd_rate(
+                                [r["bpp"] for r in ra],
+                                [fn(r[col]) for r in ra],
+                                [r["bpp"] for r in rb],
+                                [fn(r[col]) for r in rb],
+                                dominated="drop",
+                            )
+                        )
                     except InputError:  # no overlap on this image: left out (n counts the images used)
                         pass
                 ca, cb = _avg_curve(by[anchor], col, fn), _avg_curve(imgs, col, fn)
@@ -124,8 +151,11 @@ def bd_table(by: dict, anchors: list[str]) -> dict[str, dict[str, dict[str, floa
                     avg = bd_rate(ca[0], ca[1], cb[0], cb[1], dominated="drop")
                 except InputError:
                     avg = math.nan
-                out[label][f"{axis} vs {anchor}"] = {"img": float(np.mean(per)) if per else math.nan,
-                                                      "n": len(per), "avg": avg}
+                out[label][f"{axis} vs {anchor}"] = {
+                    "img": float(np.mean(per)) if per else math.nan,
+                    "n": len(per),
+                    "avg": avg,
+                }
     return out
 
 
@@ -138,8 +168,8 @@ def _avg_curve(imgs: dict, col: str, fn) -> tuple[list[float], list[float]]:
 
 def cmd_eval(a: argparse.Namespace) -> int:
     from neuralwrap.sandwich.apps.registry import get_app
-    from neuralwrap.sandwich.inference.codec import load_model_file
     from neuralwrap.sandwich.evaluation.image import evaluate_app
+    from neuralwrap.sandwich.inference.codec import load_model_file
 
     torch.set_num_threads(max(1, a.threads))
     app = get_app("jpeg420-lpips")
@@ -150,11 +180,24 @@ def cmd_eval(a: argparse.Namespace) -> int:
     images = app.eval_data(a.data)[:: a.stride][: a.limit or None]
     out = Path(a.out)
     t0 = time.time()
-    summary = evaluate_app(app, models, out, images=images, qualities=a.qualities, progress=True,
-                           comparison_image=a.comparison_image, baselines=a.baseline)
-    res = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "wall_s": time.time() - t0, "images": [n for n, _ in images], "qualities": summary["qualities"],
-           "complexity": summary["models"]}
+    summary = evaluate_app(
+        app,
+        models,
+        out,
+        images=images,
+        qualities=a.qualities,
+        progress=True,
+        comparison_image=a.comparison_image,
+        baselines=a.baseline,
+    )
+    res = {
+        "command": " ".join(sys.argv),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "wall_s": time.time() - t0,
+        "images": [n for n, _ in images],
+        "qualities": summary["qualities"],
+        "complexity": summary["models"],
+    }
     (out / "run.json").write_text(json.dumps(res, indent=2, default=float))
     return cmd_report(argparse.Namespace(runs=[str(out)], out=str(out), img_prefix=a.img_prefix))
 
@@ -170,10 +213,25 @@ def cmd_report(a: argparse.Namespace) -> int:
             by.setdefault(label, imgs)
         info.append(json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {})
     table = bd_table(by, ["plain-jpeg", "jpeg420-mse"])
-    curves = {lab: dict(zip(("bpp", "psnr", "msssim", "lpips"), zip(*[
-        (np.mean([r["bpp"] for r in rows]), np.mean([r["psnr"] for r in rows]), np.mean([r["msssim"] for r in rows]),
-         np.mean([r["lpips"] for r in rows]))
-        for rows in _by_quality(imgs)]))) for lab, imgs in by.items()}
+    curves = {
+        lab: dict(
+            zip(
+                ("bpp", "psnr", "msssim", "lpips"),
+                zip(
+                    *[
+                        (
+                            np.mean([r["bpp"] for r in rows]),
+                            np.mean([r["psnr"] for r in rows]),
+                            np.mean([r["msssim"] for r in rows]),
+                            np.mean([r["lpips"] for r in rows]),
+                        )
+                        for rows in _by_quality(imgs)
+                    ]
+                ),
+            )
+        )
+        for lab, imgs in by.items()
+    }
     res = {"runs": info, "bd": table, "curves": curves}
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -190,8 +248,11 @@ def _by_quality(imgs: dict) -> list[list[dict[str, float]]]:
 
 def _plots(curves: dict, prefix: Path) -> None:
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    for col, ylabel, fn in (("psnr", "PSNR (dB)", lambda v: v), ("lpips", "LPIPS (alex, lower = better)", lambda v: v),
-                            ("msssim", "MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", lambda v: -10 * math.log10(max(1 - v, 1e-9)))):
+    for col, ylabel, fn in (
+        ("psnr", "PSNR (dB)", lambda v: v),
+        ("lpips", "LPIPS (alex, lower = better)", lambda v: v),
+        ("msssim", "MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", lambda v: -10 * math.log10(max(1 - v, 1e-9))),
+    ):
         data = {lab: (c["bpp"], [fn(v) for v in c[col]]) for lab, c in curves.items()}
         plot_rd(data, f"{prefix}_rd_{col}.png", title=f"Kodak, JPEG 4:2:0, real bytes: {col}", ylabel=ylabel)
 
@@ -214,8 +275,8 @@ def cmd_picture(a: argparse.Namespace) -> int:
 
     from neuralwrap.io.atomic import atomic_path
     from neuralwrap.metrics import psnr
-    from neuralwrap.sandwich.apps.registry import get_app
     from neuralwrap.sandwich.apps.perceptual import lpips_metric, msssim_metric
+    from neuralwrap.sandwich.apps.registry import get_app
     from neuralwrap.sandwich.inference.codec import load_model_file
 
     torch.set_num_threads(max(1, a.threads))
@@ -238,8 +299,16 @@ def cmd_picture(a: argparse.Namespace) -> int:
                 break
         bpp, q, rec = best
         rec = np.rint(np.clip(rec, 0, 1) * 255).astype(np.float32) / 255
-        panels.append((f"{label} q={q}", rec, (f"{bpp:.3f} bpp  PSNR {psnr(img, rec):.2f}  "
-                                                f"MS-SSIM {msssim_metric(img, rec):.4f}  LPIPS {lp(img, rec):.3f}")))
+        panels.append(
+            (
+                f"{label} q={q}",
+                rec,
+                (
+                    f"{bpp:.3f} bpp  PSNR {psnr(img, rec):.2f}  "
+                    f"MS-SSIM {msssim_metric(img, rec):.4f}  LPIPS {lp(img, rec):.3f}"
+                ),
+            )
+        )
     h, w = img.shape[:2]
     c = min(a.crop, h, w)
     y0, x0 = (h - c) // 2 + a.dy, (w - c) // 2 + a.dx
@@ -249,7 +318,9 @@ def cmd_picture(a: argparse.Namespace) -> int:
         ax.imshow(np.clip(im[y0 : y0 + c, x0 : x0 + c], 0, 1), interpolation="nearest")
         ax.set_title(f"{t}\n{sub}", fontsize=7)
         ax.axis("off")
-    fig.suptitle(f"Kodak {a.image}, crop {c}x{c}: every codec at the quality closest to {a.bpp} bpp (real bytes)", fontsize=9)
+    fig.suptitle(
+        f"Kodak {a.image}, crop {c}x{c}: every codec at the quality closest to {a.bpp} bpp (real bytes)", fontsize=9
+    )
     with atomic_path(Path(a.out)) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
@@ -281,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--img-prefix", default="docs/img/app_perceptual")
     e.add_argument("--comparison-image", default=None)
     e.add_argument("--threads", type=int, default=1)
-    e.add_argument("--baseline", action="append", default=None, help="baselines to run (default: all; the anchor always)")
+    e.add_argument(
+        "--baseline", action="append", default=None, help="baselines to run (default: all; the anchor always)"
+    )
     r = sub.add_parser("report")
     r.add_argument("--runs", nargs="+", required=True, help="eval output folders (first wins on duplicate curves)")
     r.add_argument("--out", required=True)

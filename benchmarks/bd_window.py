@@ -1,6 +1,6 @@
 """BD-rate of every curve in an eval's records.csv vs its anchor, restricted to a bpp window.
 
-    python benchmarks/bd_window.py runs/eval_jpeg420/records.csv --lo 0.2 --hi 1.7
+python benchmarks/bd_window.py runs/eval_jpeg420/records.csv --lo 0.2 --hi 1.7
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from neuralwrap.io.atomic import atomic_write_bytes
+from neuralwrap.luma import luma_uint8
+from neuralwrap.rd.plots import plot_rd
 from neuralwrap.rd.sweep import (
     RDRecord,
     load_images,
@@ -38,9 +41,6 @@ from neuralwrap.rd.sweep import (
     summarize,
     write_csv,
 )
-from neuralwrap.io.atomic import atomic_write_bytes
-from neuralwrap.luma import luma_uint8
-from neuralwrap.rd.plots import plot_rd
 
 log = logging.getLogger("codec_table")
 
@@ -119,8 +119,13 @@ def run_variants(args: argparse.Namespace) -> list[RDRecord]:
         v = VARIANTS[name]
         t0 = time.perf_counter()
         recs = rd_sweep(
-            v.codec, images, grids.get(name, v.qualities), label=name, prepare=v.prepare,
-            progress=not args.no_progress, **v.settings,
+            v.codec,
+            images,
+            grids.get(name, v.qualities),
+            label=name,
+            prepare=v.prepare,
+            progress=not args.no_progress,
+            **v.settings,
         )
         log.info("%s: %d points in %.1f s", name, len(recs), time.perf_counter() - t0)
         write_csv(recs, cache)
@@ -179,14 +184,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(),
         "n_images": len({r.image for r in records}),
-        "variants": {n: {"codec": VARIANTS[n].codec, "settings": VARIANTS[n].settings,
-                         "qualities": sorted({int(r.quality) for r in records if r.label == n})} for n in order},
+        "variants": {
+            n: {
+                "codec": VARIANTS[n].codec,
+                "settings": VARIANTS[n].settings,
+                "qualities": sorted({int(r.quality) for r in records if r.label == n}),
+            }
+            for n in order
+        },
     }
-    atomic_write_bytes(args.out / "summary.json",
-                       json.dumps(_jsonable({"meta": meta, "summary": summary}), indent=2).encode())
+    atomic_write_bytes(
+        args.out / "summary.json", json.dumps(_jsonable({"meta": meta, "summary": summary}), indent=2).encode()
+    )
     curves = {n: (summary[n]["curve"]["bpp"], summary[n]["curve"]["psnr"]) for n in order}
-    plot_rd(curves, args.out / "rd_kodak.png", f"Kodak ({meta['n_images']} images), mean over images per quality",
-            xlim=(0.0, 2.0), ylim=(20.0, 42.0))
+    plot_rd(
+        curves,
+        args.out / "rd_kodak.png",
+        f"Kodak ({meta['n_images']} images), mean over images per quality",
+        xlim=(0.0, 2.0),
+        ylim=(20.0, 42.0),
+    )
     table = markdown_table(summary, order)
     atomic_write_bytes(args.out / "table.md", table.encode())
     print(table)

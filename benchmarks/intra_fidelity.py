@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _proxy_common import encode_decode, load_rgb, psnr
 
+from _proxy_common import encode_decode, load_rgb, psnr
 from neuralwrap.proxies.intra import intra_proxy, intra_rate
 
 __all__ = ["intra_rows", "intra_summary"]

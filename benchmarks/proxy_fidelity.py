@@ -26,10 +26,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proxy_common import encode_decode, list_images, load_rgb, psnr, unsharp_mask  # noqa: E402
-
-from neuralwrap.proxies.jpeg import jpeg_proxy  # noqa: E402
-from neuralwrap.proxies.rate import jpeg_rate, naive_rate  # noqa: E402
+from _proxy_common import encode_decode, list_images, load_rgb, psnr, unsharp_mask
+from neuralwrap.proxies.jpeg import jpeg_proxy
+from neuralwrap.proxies.rate import jpeg_rate, naive_rate
 
 
 def _to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(rows, args.out / "rows.csv")
     plot(rows, summary["jpeg"], args.out / "proxy_fidelity.png")
     if args.intra:
-        from intra_fidelity import intra_rows, intra_summary  # noqa: PLC0415
+        from intra_fidelity import intra_rows, intra_summary
 
         irows = intra_rows(paths, args)
         write_csv(irows, args.out / "intra_rows.csv")

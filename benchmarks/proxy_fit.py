@@ -17,22 +17,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proxy_common import add_noise, blur, encode_decode, list_images, load_rgb, psnr, unsharp_mask  # noqa: E402
-
-from neuralwrap.proxies.jpeg import jpeg_proxy  # noqa: E402
-from neuralwrap.proxies.rate import (  # noqa: E402
+from _proxy_common import add_noise, blur, encode_decode, list_images, load_rgb, psnr, unsharp_mask
+from neuralwrap.proxies.jpeg import jpeg_proxy
+from neuralwrap.proxies.rate import (
     FEATURE_NAMES,
     NAIVE_FEATURE_NAMES,
     RateParams,
     fit_rate_model,
     jpeg_rate,
     naive_rate_features,
-    refit_scale,
     rate_features,
+    refit_scale,
 )
 
 _PROXIES = Path(__file__).resolve().parents[1] / "src" / "neuralwrap" / "proxies"
@@ -73,7 +72,7 @@ def jpeg_samples(paths: list[Path], n: int, seed: int) -> dict[str, dict[str, li
             img = np.asarray(Image.fromarray(img).convert("L"))
         try:
             data, _ = encode_decode(img, "jpeg", q, ss, decode=False)
-        except Exception:  # noqa: BLE001 - Pillow's optimize=True buffer can overflow on tiny noisy crops
+        except Exception:
             continue
         arr = img if img.ndim == 3 else img[:, :, None]
         x = torch.from_numpy(np.array(arr.transpose(2, 0, 1)))[None].double() / 255
@@ -118,7 +117,7 @@ def adversarial_samples(
         arr = np.clip(np.rint(x.detach()[0].permute(1, 2, 0).numpy() * 255), 0, 255).astype(np.uint8)
         try:
             data, _ = encode_decode(arr if ss != "400" else arr[:, :, 0], "jpeg", q, ss, decode=False)
-        except Exception:  # noqa: BLE001 - see jpeg_samples
+        except Exception:
             continue
         xt = torch.from_numpy(np.array(arr.transpose(2, 0, 1)))[None].double() / 255
         with torch.no_grad():
@@ -192,7 +191,7 @@ def _crops(paths: list[Path], n: int, size: int, rng: np.random.Generator) -> np
 
 def _match_step(x: torch.Tensor, crops: np.ndarray, target_db: float, codec: str, ss: str) -> float:
     """Bisection on log(step) so that the proxy's mean PSNR over the crops equals ``target_db``."""
-    from neuralwrap.proxies.intra import intra_proxy  # noqa: PLC0415
+    from neuralwrap.proxies.intra import intra_proxy
 
     lo, hi = math.log(0.5), math.log(400.0)
     for _ in range(22):
@@ -207,7 +206,7 @@ def _match_step(x: torch.Tensor, crops: np.ndarray, target_db: float, codec: str
 
 def fit_intra(paths: list[Path], args: argparse.Namespace) -> dict:
     """quality -> step tables (PSNR-matched) and NNLS rate weights for each codec / subsampling."""
-    from neuralwrap.proxies.intra import INTRA_FEATURE_NAMES, intra_proxy, intra_rate_features  # noqa: PLC0415
+    from neuralwrap.proxies.intra import INTRA_FEATURE_NAMES, intra_proxy, intra_rate_features
 
     rng = np.random.default_rng(args.seed)
     crops = _crops(paths, args.intra_crops, args.intra_size, rng)
@@ -237,7 +236,9 @@ def fit_intra(paths: list[Path], args: argparse.Namespace) -> dict:
         }  # fmt: skip
         scaled = pred * np.repeat(scales, len(crops))
         doc["train_fit"][codec] = {
-            "median_rel_err_bits_unscaled": _rel_err(pred, r), "median_rel_err_bits": _rel_err(scaled, r), "n": len(r)
+            "median_rel_err_bits_unscaled": _rel_err(pred, r),
+            "median_rel_err_bits": _rel_err(scaled, r),
+            "n": len(r),
         }
     doc["provenance"] = {
         "command": "python benchmarks/proxy_fit.py " + " ".join(sys.argv[1:]),

@@ -37,16 +37,27 @@ def main() -> None:
             for q in a.qualities:
                 data, code = sc.encode_with_code(img, q)
                 pred, real = sc.proxy_bits(code, q), 8.0 * len(data)
-                rows.append({"model": sc.name, "image": name, "quality": q, "pred_bits": pred, "real_bits": real,
-                             "rel_err": (pred - real) / real})
+                rows.append(
+                    {
+                        "model": sc.name,
+                        "image": name,
+                        "quality": q,
+                        "pred_bits": pred,
+                        "real_bits": real,
+                        "rel_err": (pred - real) / real,
+                    }
+                )
                 per_q.setdefault(q, []).append((pred - real) / real)
         summary[sc.name] = {
             "median_abs_rel_err": {str(q): float(np.median(np.abs(v))) for q, v in per_q.items()},
             "median_signed_rel_err": {str(q): float(np.median(v)) for q, v in per_q.items()},
             "all": float(np.median(np.abs([r for v in per_q.values() for r in v]))),
         }
-        print(sc.name, {q: f"{100 * m:.1f}%" for q, m in summary[sc.name]["median_abs_rel_err"].items()},
-              f"all {100 * summary[sc.name]['all']:.1f}%")
+        print(
+            sc.name,
+            {q: f"{100 * m:.1f}%" for q, m in summary[sc.name]["median_abs_rel_err"].items()},
+            f"all {100 * summary[sc.name]['all']:.1f}%",
+        )
     with open(out / "rows.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()

@@ -51,8 +51,12 @@ def _rotation_errors(model, views) -> dict[str, float]:
     err = rotation_errors_deg(Re, Ce, Rg, Cg)
     s, A, t = umeyama(Ce, Cg)
     pos = np.linalg.norm(s * Ce @ A.T + t - Cg, axis=1)
-    return {"rot_err_mean_deg": float(err.mean()), "rot_err_median_deg": float(np.median(err)),
-            "rot_err_max_deg": float(err.max()), "centre_err_mean_m": float(pos.mean())}
+    return {
+        "rot_err_mean_deg": float(err.mean()),
+        "rot_err_median_deg": float(np.median(err)),
+        "rot_err_max_deg": float(err.max()),
+        "centre_err_mean_m": float(pos.mean()),
+    }
 
 
 def _mask_ious(views) -> dict[str, float]:
@@ -65,8 +69,11 @@ def _mask_ious(views) -> dict[str, float]:
         union += np.logical_or(pred, v.transient_mask).sum()
         if v.transient_mask.any():
             ious.append(mask_iou(pred, v.transient_mask))
-    return {"mask_iou_pooled": float(inter / max(union, 1)), "mask_iou_mean_photos_with_people": float(np.mean(ious)),
-            "photos_with_people": len(ious)}
+    return {
+        "mask_iou_pooled": float(inter / max(union, 1)),
+        "mask_iou_mean_photos_with_people": float(np.mean(ious)),
+        "photos_with_people": len(ious),
+    }
 
 
 def synthetic(work: Path, n: int, focal_jitter: float, single: bool, tag: str) -> dict:
@@ -77,12 +84,19 @@ def synthetic(work: Path, n: int, focal_jitter: float, single: bool, tag: str) -
     cfg = CaptureConfig(sfm=SfmOptions(single_camera=single), image_size=320, segmentation_model=str(MODEL))
     summary = run_capture(images, work / tag / "work", cfg)
     model = load_sparse(work / tag / "work" / "undistort" / "sparse")
-    out = {"photos": n, "focal_jitter": focal_jitter, "single_camera": single, "render_s": round(gen, 1),
-           "registered": len(summary["sfm"]["registered"]),
-           "registered_pct": 100.0 * len(summary["sfm"]["registered"]) / n,
-           "mean_reproj_px": summary["sfm"]["mean_reprojection_error"],
-           "sparse_points": summary["densify"]["sparse_points"], "dense_points": summary["densify"]["dense_points"],
-           "timings_s": summary["timings_s"], **_rotation_errors(model, scene.views)}
+    out = {
+        "photos": n,
+        "focal_jitter": focal_jitter,
+        "single_camera": single,
+        "render_s": round(gen, 1),
+        "registered": len(summary["sfm"]["registered"]),
+        "registered_pct": 100.0 * len(summary["sfm"]["registered"]) / n,
+        "mean_reproj_px": summary["sfm"]["mean_reprojection_error"],
+        "sparse_points": summary["densify"]["sparse_points"],
+        "dense_points": summary["densify"]["dense_points"],
+        "timings_s": summary["timings_s"],
+        **_rotation_errors(model, scene.views),
+    }
     if MODEL.is_file():
         out.update(_mask_ious(scene.views))
     _figures(work / tag / "work", tag)
@@ -95,10 +109,17 @@ def landmark(work: Path, name: str, single: bool) -> dict:
     summary = run_capture(DATA / "landmarks" / name, work / name, cfg)
     sfm = summary["sfm"]
     _figures(work / name, name)
-    return {"photos": sfm["total"], "registered": len(sfm["registered"]), "unregistered": sfm["unregistered"],
-            "mean_reproj_px": sfm["mean_reprojection_error"], "sparse_points": summary["densify"]["sparse_points"],
-            "dense_points": summary["densify"]["dense_points"], "timings_s": summary["timings_s"],
-            "total_s": round(time.perf_counter() - t0, 1), "single_camera": single}
+    return {
+        "photos": sfm["total"],
+        "registered": len(sfm["registered"]),
+        "unregistered": sfm["unregistered"],
+        "mean_reproj_px": sfm["mean_reprojection_error"],
+        "sparse_points": summary["densify"]["sparse_points"],
+        "dense_points": summary["densify"]["dense_points"],
+        "timings_s": summary["timings_s"],
+        "total_s": round(time.perf_counter() - t0, 1),
+        "single_camera": single,
+    }
 
 
 def _figures(work: Path, tag: str) -> None:
@@ -144,9 +165,13 @@ def _buffer_figure(work: Path, tag: str) -> None:
     ds = RerenderDataset(work / "dataset")
     f = ds[len(ds) // 2]
     depth = np.where(f.depth > 0, f.depth, np.nan)
-    panels = [("photo", f.photo), ("point colour", f.color), ("depth", depth),
-              ("normals", (f.normals + 1) / 2 * (f.depth > 0)[..., None] if f.normals is not None else None),
-              ("classes (15 = person)", f.classes)]
+    panels = [
+        ("photo", f.photo),
+        ("point colour", f.color),
+        ("depth", depth),
+        ("normals", (f.normals + 1) / 2 * (f.depth > 0)[..., None] if f.normals is not None else None),
+        ("classes (15 = person)", f.classes),
+    ]
     panels = [(t, p) for t, p in panels if p is not None]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4 * f.camera.height / f.camera.width + 0.6))
     for ax, (title, p) in zip(axes, panels):
@@ -168,14 +193,21 @@ def main() -> None:
     import pycolmap
 
     pycolmap.logging.minloglevel = 2
-    res = {"machine": f"{platform.processor() or platform.machine()}, 2-core CPU (shared), torch CPU",
-           "date": time.strftime("%Y-%m-%d"), "pycolmap": pycolmap.__version__}
+    res = {
+        "machine": f"{platform.processor() or platform.machine()}, 2-core CPU (shared), torch CPU",
+        "date": time.strftime("%Y-%m-%d"),
+        "pycolmap": pycolmap.__version__,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    parts = [("synthetic_30_per_image_cameras", lambda: synthetic(args.work, 30, 0.1, False, "synthetic")),
-             ("synthetic_30_single_camera", lambda: synthetic(args.work, 30, 0.0, True, "synthetic_single"))]
+    parts = [
+        ("synthetic_30_per_image_cameras", lambda: synthetic(args.work, 30, 0.1, False, "synthetic")),
+        ("synthetic_30_single_camera", lambda: synthetic(args.work, 30, 0.0, True, "synthetic_single")),
+    ]
     if not args.skip_real:
-        parts += [("sacre_coeur", lambda: landmark(args.work, "sacre_coeur", False)),
-                  ("sceaux_castle", lambda: landmark(args.work, "sceaux_castle", True))]
+        parts += [
+            ("sacre_coeur", lambda: landmark(args.work, "sacre_coeur", False)),
+            ("sceaux_castle", lambda: landmark(args.work, "sceaux_castle", True)),
+        ]
     for key, fn in parts:
         try:
             res[key] = fn()

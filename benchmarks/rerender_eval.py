@@ -59,26 +59,45 @@ def train(work: Path, out: Path, holdout: list[str], variant: str, minutes: floa
     if (out / "model.json").is_file() and (out / "summary.json").is_file():
         return json.loads((out / "summary.json").read_text())
     cfg = RerenderConfig(width=args.size[0], height=args.size[1], color_skip=args.color_skip, **VARIANTS[variant])
-    tcfg = RerenderTrainConfig(steps_appearance=args.steps[0], steps_rerender=args.steps[1],
-                               steps_finetune=args.steps[2], batch_size=args.batch_size, crop=tuple(args.crop),
-                               holdout=holdout, max_seconds=minutes * 60 if minutes > 0 else None,
-                               color_jitter=args.color_jitter,  # train_rerenderer drops it for no_appearance
-                               code_from_half=args.code_from_half,
-                               log_every=10, ckpt_every=100, seed=args.seed,
-                               tensorboard=False, progress=False)
+    tcfg = RerenderTrainConfig(
+        steps_appearance=args.steps[0],
+        steps_rerender=args.steps[1],
+        steps_finetune=args.steps[2],
+        batch_size=args.batch_size,
+        crop=tuple(args.crop),
+        holdout=holdout,
+        max_seconds=minutes * 60 if minutes > 0 else None,
+        color_jitter=args.color_jitter,  # train_rerenderer drops it for no_appearance
+        code_from_half=args.code_from_half,
+        log_every=10,
+        ckpt_every=100,
+        seed=args.seed,
+        tensorboard=False,
+        progress=False,
+    )
     return train_rerenderer(work, out, cfg, tcfg)
 
 
 def _table(results: dict) -> str:
-    lines = ["| scene | held-out | method | PSNR (dB) ↑ | SSIM ↑ | LPIPS ↓ | train steps (s1/s2/s3) | train s |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scene | held-out | method | PSNR (dB) ↑ | SSIM ↑ | LPIPS ↓ | train steps (s1/s2/s3) | train s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for scene, r in results["scenes"].items():
         for m, v in r["eval"]["methods"].items():
             tr = r["train"].get(m, {})
-            steps = "/".join(str(tr.get("steps", {}).get(k, "–")) for k in
-                             ("stage1_appearance", "stage2_rerender", "stage3_finetune")) if tr else ""
-            lines.append(f"| {scene} | {len(r['eval']['holdout'])} | {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | "
-                         f"{v['lpips']:.4f} | {steps} | {tr.get('seconds', '')} |")
+            steps = (
+                "/".join(
+                    str(tr.get("steps", {}).get(k, "–"))
+                    for k in ("stage1_appearance", "stage2_rerender", "stage3_finetune")
+                )
+                if tr
+                else ""
+            )
+            lines.append(
+                f"| {scene} | {len(r['eval']['holdout'])} | {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | "
+                f"{v['lpips']:.4f} | {steps} | {tr.get('seconds', '')} |"
+            )
     return "\n".join(lines)
 
 
@@ -88,33 +107,63 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "runs" / "rerender_eval")
     p.add_argument("--scenes", nargs="+", default=["synthetic", "sacre_coeur"])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    p.add_argument("--minutes", type=float, default=8.0, help="wall budget per model (all stages; 0 = none, "
-                   "run the --steps exactly)")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=8.0,
+        help="wall budget per model (all stages; 0 = none, run the --steps exactly)",
+    )
     p.add_argument("--color-jitter", type=float, default=0.0, help="appearance augmentation strength (training)")
-    p.add_argument("--code-from-half", type=float, default=0.0, metavar="P",
-                   help="probability that the encoder sees only half the training photo (training)")
+    p.add_argument(
+        "--code-from-half",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="probability that the encoder sees only half the training photo (training)",
+    )
     p.add_argument("--color-skip", action="store_true", help="colour-skip U-Net (as `rerender train`)")
-    p.add_argument("--holdout", nargs="+", default=None, metavar="NAME",
-                   help="photos to hold out (default: each scene's fixed set); for leave-one-out folds of one scene")
-    p.add_argument("--steps", type=int, nargs=3, default=(200, 1400, 500), metavar=("APPEARANCE", "RERENDER", "FINETUNE"))
+    p.add_argument(
+        "--holdout",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="photos to hold out (default: each scene's fixed set); for leave-one-out folds of one scene",
+    )
+    p.add_argument(
+        "--steps", type=int, nargs=3, default=(200, 1400, 500), metavar=("APPEARANCE", "RERENDER", "FINETUNE")
+    )
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--crop", type=int, nargs=2, default=(128, 96), metavar=("W", "H"))
     p.add_argument("--size", type=int, nargs=2, default=(160, 120), metavar=("W", "H"))
     p.add_argument("--seed", type=int, default=0, help="training seed (run-to-run spread: repeat with others)")
-    p.add_argument("--fit-code", type=int, default=50, metavar="STEPS",
-                   help="also evaluate every model with a code fitted on the left half (NeRF-W protocol)")
+    p.add_argument(
+        "--fit-code",
+        type=int,
+        default=50,
+        metavar="STEPS",
+        help="also evaluate every model with a code fitted on the left half (NeRF-W protocol)",
+    )
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(1)
     import pycolmap
 
     pycolmap.logging.minloglevel = 2
-    results: dict = {"machine": f"{platform.machine()}, 2-core CPU shared with other jobs, 1 torch thread",
-                     "date": time.strftime("%Y-%m-%d %H:%M"), "minutes_per_model": args.minutes,
-                     "steps_target": list(args.steps), "batch_size": args.batch_size, "crop": list(args.crop),
-                     "size": list(args.size), "fit_code_steps": args.fit_code, "seed": args.seed,
-                     "color_jitter": args.color_jitter,
-                     "code_from_half": args.code_from_half, "color_skip": args.color_skip, "scenes": {}}
+    results: dict = {
+        "machine": f"{platform.machine()}, 2-core CPU shared with other jobs, 1 torch thread",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "minutes_per_model": args.minutes,
+        "steps_target": list(args.steps),
+        "batch_size": args.batch_size,
+        "crop": list(args.crop),
+        "size": list(args.size),
+        "fit_code_steps": args.fit_code,
+        "seed": args.seed,
+        "color_jitter": args.color_jitter,
+        "code_from_half": args.code_from_half,
+        "color_skip": args.color_skip,
+        "scenes": {},
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in args.scenes:
         t0 = time.perf_counter()
@@ -122,12 +171,19 @@ def main() -> None:
         trained = {}
         for v in args.variants:
             s = train(work, args.out / scene / v, holdout, v, args.minutes, args)
-            trained[v] = {"steps": {k: r["steps"] for k, r in s["stages"].items()}, "seconds": s["seconds"],
-                          "truncated": {k: r.get("truncated") for k, r in s["stages"].items()}}
+            trained[v] = {
+                "steps": {k: r["steps"] for k, r in s["stages"].items()},
+                "seconds": s["seconds"],
+                "truncated": {k: r.get("truncated") for k, r in s["stages"].items()},
+            }
         models = {v: load_rerenderer(args.out / scene / v) for v in args.variants}
         ev = evaluate_rerender(work, models, args.out / scene / "eval", holdout=holdout, fit_code_steps=args.fit_code)
-        results["scenes"][scene] = {"capture_timings_s": cap_t, "train": trained, "eval": ev,
-                                    "total_s": round(time.perf_counter() - t0, 1)}
+        results["scenes"][scene] = {
+            "capture_timings_s": cap_t,
+            "train": trained,
+            "eval": ev,
+            "total_s": round(time.perf_counter() - t0, 1),
+        }
         (args.out / "rerender_eval.json").write_text(json.dumps(results, indent=1))
         (args.out / "rerender_eval.md").write_text(_table(results) + "\n")
     print(_table(results))

@@ -49,7 +49,9 @@ def collect(runs: list[Path], scene: str) -> tuple[dict[str, dict[str, dict[str,
             for r in csv.DictReader(f):
                 v = {"psnr": float(r["psnr_db"]), "ssim": float(r["ssim"]), "lpips": float(r["lpips"])}
                 seen = rows[r["photo"]].get(r["method"])
-                if seen is not None and not (r["method"] in BASELINES and np.allclose(list(seen.values()), list(v.values()))):
+                if seen is not None and not (
+                    r["method"] in BASELINES and np.allclose(list(seen.values()), list(v.values()))
+                ):
                     raise SystemExit(f"photo {r['photo']} / {r['method']} appears in two folds with different values")
                 rows[r["photo"]][r["method"]] = v
         pictures += sorted((ev / "side_by_side").glob("*.png"))
@@ -58,7 +60,10 @@ def collect(runs: list[Path], scene: str) -> tuple[dict[str, dict[str, dict[str,
 
 def summarise(rows: dict[str, dict[str, dict[str, float]]]) -> dict:
     """Mean / std per method over photos, and for every non-baseline method its wins over each baseline."""
-    methods = sorted({m for per in rows.values() for m in per}, key=lambda m: (0, BASELINES.index(m), "") if m in BASELINES else (1, 0, m))
+    methods = sorted(
+        {m for per in rows.values() for m in per},
+        key=lambda m: (0, BASELINES.index(m), "") if m in BASELINES else (1, 0, m),
+    )
     out: dict = {"photos": sorted(rows), "mean": {}, "std": {}, "wins": {}}
     for m in methods:
         vals = {k: np.array([rows[p][m][k] for p in rows if m in rows[p]]) for k in ("psnr", "ssim", "lpips")}
@@ -67,27 +72,44 @@ def summarise(rows: dict[str, dict[str, dict[str, float]]]) -> dict:
     for m in methods:
         if m in BASELINES:
             continue
-        out["wins"][m] = {b: {"psnr": sum(rows[p][m]["psnr"] > rows[p][b]["psnr"] for p in rows if m in rows[p]),
-                              "lpips": sum(rows[p][m]["lpips"] < rows[p][b]["lpips"] for p in rows if m in rows[p]),
-                              "both": sum(rows[p][m]["psnr"] > rows[p][b]["psnr"] and rows[p][m]["lpips"] < rows[p][b]["lpips"]
-                                          for p in rows if m in rows[p])}
-                          for b in BASELINES}
+        out["wins"][m] = {
+            b: {
+                "psnr": sum(rows[p][m]["psnr"] > rows[p][b]["psnr"] for p in rows if m in rows[p]),
+                "lpips": sum(rows[p][m]["lpips"] < rows[p][b]["lpips"] for p in rows if m in rows[p]),
+                "both": sum(
+                    rows[p][m]["psnr"] > rows[p][b]["psnr"] and rows[p][m]["lpips"] < rows[p][b]["lpips"]
+                    for p in rows
+                    if m in rows[p]
+                ),
+            }
+            for b in BASELINES
+        }
     return out
 
 
 def table(rows: dict[str, dict[str, dict[str, float]]], s: dict) -> str:
     n = len(s["photos"])
-    lines = [f"Mean over {n} held-out photos (one model per photo), ± std over photos:", "",
-             "| method | PSNR ↑ | SSIM ↑ | LPIPS ↓ | photos better than colour transfer (PSNR / LPIPS / both) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"Mean over {n} held-out photos (one model per photo), ± std over photos:",
+        "",
+        "| method | PSNR ↑ | SSIM ↑ | LPIPS ↓ | photos better than colour transfer (PSNR / LPIPS / both) |",
+        "|---|---|---|---|---|",
+    ]
     for m, v in s["mean"].items():
         sd = s["std"][m]
         w = s["wins"].get(m, {}).get("color_transfer")
         wins = f"{w['psnr']} / {w['lpips']} / {w['both']} of {v['photos']}" if w else "—"
-        lines.append(f"| {m} | {v['psnr']:.2f} ± {sd['psnr']:.2f} | {v['ssim']:.3f} | {v['lpips']:.3f} ± {sd['lpips']:.3f} | {wins} |")
+        lines.append(
+            f"| {m} | {v['psnr']:.2f} ± {sd['psnr']:.2f} | {v['ssim']:.3f} | {v['lpips']:.3f} ± {sd['lpips']:.3f} | {wins} |"
+        )
     methods = list(s["mean"])
-    lines += ["", "Per photo, PSNR / LPIPS:", "", "| photo | " + " | ".join(methods) + " |",
-              "|---|" + "---|" * len(methods)]
+    lines += [
+        "",
+        "Per photo, PSNR / LPIPS:",
+        "",
+        "| photo | " + " | ".join(methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
     for p in s["photos"]:
         cells = [f"{rows[p][m]['psnr']:.2f} / {rows[p][m]['lpips']:.3f}" if m in rows[p] else "–" for m in methods]
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
@@ -133,7 +155,9 @@ def main() -> None:
     rows, pictures = collect(args.runs, args.scene)
     s = summarise(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "loo.json").write_text(json.dumps({"runs": [str(r) for r in args.runs], "per_photo": rows, **s}, indent=1))
+    (args.out / "loo.json").write_text(
+        json.dumps({"runs": [str(r) for r in args.runs], "per_photo": rows, **s}, indent=1)
+    )
     (args.out / "loo.md").write_text(table(rows, s))
     plot(rows, s, args.out / "loo_per_photo.png")
     if pictures:

@@ -21,13 +21,13 @@ from datetime import date
 from pathlib import Path
 
 from neuralwrap.io.video import open_frames
-from neuralwrap.sandwich.inference.codec import load_model_file, load_pretrained
 from neuralwrap.sandwich.evaluation.video import (
     SandwichVideo,
     VideoEvalSpec,
     evaluate_video,
     parse_anchor,
 )
+from neuralwrap.sandwich.inference.codec import load_model_file, load_pretrained
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video"
 CLIPS = {  # name: (path, open_frames kwargs)
@@ -51,11 +51,16 @@ def main() -> None:
     ap.add_argument("--lpips", action="store_true", help="also measure per-frame LPIPS (alex) and BD-rate under it")
     args = ap.parse_args()
     out = Path(args.out)
-    lines = [(f"Video eval — codec {args.codec}, {'QP' if args.qp else 'CRF'} {args.crf}, preset {args.preset or 'default'}, "
-             f"{platform.machine()} CPU, {date.today()}"), "",
-             "| setup | clip | entry | mean bpp | mean PSNR (dB) | BD-rate vs anchor | BD-PSNR (dB) | flicker | cond q |"
-             + (" mean LPIPS | BD-rate under LPIPS |" if args.lpips else ""),
-             "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.lpips else "")]
+    lines = [
+        (
+            f"Video eval — codec {args.codec}, {'QP' if args.qp else 'CRF'} {args.crf}, preset {args.preset or 'default'}, "
+            f"{platform.machine()} CPU, {date.today()}"
+        ),
+        "",
+        "| setup | clip | entry | mean bpp | mean PSNR (dB) | BD-rate vs anchor | BD-PSNR (dB) | flicker | cond q |"
+        + (" mean LPIPS | BD-rate under LPIPS |" if args.lpips else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.lpips else ""),
+    ]
     for setup in args.setup:
         name, anchors, models = setup.split(":")
         refs = [m for m in models.split(",") if m]
@@ -67,24 +72,43 @@ def main() -> None:
             entries = [parse_anchor(a, args.codec) for a in anchors.split("+")]
             entries += [SandwichVideo(lb, m) for lb, m in zip(labels, loaded)]
             t0 = time.perf_counter()
-            summary = evaluate_video(entries, src, out / name / clip, VideoEvalSpec(
-                codec=args.codec, crfs=tuple(args.crf), preset=args.preset, max_frames=args.max_frames,
-                rate_control="qp" if args.qp else "crf", lpips=args.lpips), name=clip)
+            summary = evaluate_video(
+                entries,
+                src,
+                out / name / clip,
+                VideoEvalSpec(
+                    codec=args.codec,
+                    crfs=tuple(args.crf),
+                    preset=args.preset,
+                    max_frames=args.max_frames,
+                    rate_control="qp" if args.qp else "crf",
+                    lpips=args.lpips,
+                ),
+                name=clip,
+            )
             print(f"{name}/{clip}: {time.perf_counter() - t0:.0f} s")
             cq: dict[str, list[str]] = {}
             with open(out / name / clip / "records.csv", newline="") as fh:
                 for row in csv.DictReader(fh):
                     cq.setdefault(row["label"], []).append(row["cond_quality"])
             for label, e in summary["entries"].items():
-                bd = "anchor" if label == summary["anchor"] else (
-                    f"{e['bd_rate_pct']:+.1f}%" if e.get("bd_rate_pct") is not None else "no overlap")
+                bd = (
+                    "anchor"
+                    if label == summary["anchor"]
+                    else (f"{e['bd_rate_pct']:+.1f}%" if e.get("bd_rate_pct") is not None else "no overlap")
+                )
                 bp = "" if label == summary["anchor"] or e.get("bd_psnr_db") is None else f"{e['bd_psnr_db']:+.2f}"
-                line = (f"| {name} | {clip} | {label} | {e['mean_bpp']:.3f} | {e['mean_psnr']:.2f} | {bd} | {bp} | "
-                        f"{e['mean_flicker']:.2f} | {'/'.join(q for q in cq.get(label, []) if q) or '–'} |")
+                line = (
+                    f"| {name} | {clip} | {label} | {e['mean_bpp']:.3f} | {e['mean_psnr']:.2f} | {bd} | {bp} | "
+                    f"{e['mean_flicker']:.2f} | {'/'.join(q for q in cq.get(label, []) if q) or '–'} |"
+                )
                 if args.lpips:
                     bl = e.get("bd_rate_lpips_pct")
-                    line += (f" {e['mean_lpips']:.4f} | "
-                             + ("anchor" if label == summary["anchor"] else "no overlap" if bl is None else f"{bl:+.1f}%") + " |")
+                    line += (
+                        f" {e['mean_lpips']:.4f} | "
+                        + ("anchor" if label == summary["anchor"] else "no overlap" if bl is None else f"{bl:+.1f}%")
+                        + " |"
+                    )
                 lines.append(line)
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

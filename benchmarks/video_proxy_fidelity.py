@@ -29,10 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _proxy_common import unsharp_mask
-from video_proxy_fit import Clip, gray_clip, psnr, real_encode, to_uint8
-
 from neuralwrap.io.video import open_frames
 from neuralwrap.proxies.video import crf_to_qp, video_proxy
+from video_proxy_fit import Clip, gray_clip, psnr, real_encode, to_uint8
 
 _TYPES = {"1": "I", "2": "P", "3": "B"}
 
@@ -163,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pix-fmts", nargs="+", default=["yuv420p", "yuv444p", "gray"])
     ap.add_argument("--crfs", type=int, nargs="*", default=[23, 28, 33])
     ap.add_argument("--max-frames", type=int, default=30)
-    ap.add_argument("--usm", default="1.0:1.0", help="unsharp-mask AMOUNT:SIGMA variant of the clips (yuv420p); '' = none")
+    ap.add_argument(
+        "--usm", default="1.0:1.0", help="unsharp-mask AMOUNT:SIGMA variant of the clips (yuv420p); '' = none"
+    )
     ap.add_argument("--out", default="runs/video_proxy_fidelity")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -191,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         wr.writerows(rows)
     summary = summarise(rows)
     summary["crf"] = crf
-    summary["env"] = {"python": platform.python_version(), "torch": torch.__version__, "seconds": round(time.time() - t0)}
+    summary["env"] = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "seconds": round(time.time() - t0),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     crf_md = "\n".join(["| clip | CRF | effective QP | total bits err | ΔPSNR (dB) |", "|---|---|---|---|---|"]
                        + [f"| {r['clip']} | {r['crf']} | {r['qp_eff']:.1f} | {r['total_rel_err']:+.0%} | {r['dpsnr']:+.2f} |"

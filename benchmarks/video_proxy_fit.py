@@ -147,10 +147,14 @@ def fit_steps(clips: list[Clip], reals: dict, pix_fmt: str, qps: list[int], para
     for qp in qps:
         r = [reals[(c.name, qp)] for c in clips]
         t_i = float(np.mean([x["psnr"][0] for x in r]))
-        si = _bisect_scale(lambda s, q=qp: _mean_psnr(clips, q, pix_fmt, _with_scale(params, q, "intra", s), "intra"), t_i)
+        si = _bisect_scale(
+            lambda s, q=qp: _mean_psnr(clips, q, pix_fmt, _with_scale(params, q, "intra", s), "intra"), t_i
+        )
         t_p = float(np.mean([x["psnr"][1:].mean() for x in r]))
         base = _with_scale(params, qp, "intra", si)
-        sp = _bisect_scale(lambda s, q=qp, b=base: _mean_psnr(clips, q, pix_fmt, _with_scale(b, q, "inter", s), "inter"), t_p)
+        sp = _bisect_scale(
+            lambda s, q=qp, b=base: _mean_psnr(clips, q, pix_fmt, _with_scale(b, q, "inter", s), "inter"), t_p
+        )
         intra.append(si)
         inter.append(sp)
         print(f"  {pix_fmt} qp {qp}: intra scale {si:.3f} (real I PSNR {t_i:.2f}), inter scale {sp:.3f} "
@@ -201,7 +205,9 @@ def fit_rate(clips: list[Clip], reals: dict, pix_fmt: str, qps: list[int], param
     si, sp = _geo_scales(fi @ wi, yi, rq, qps), _geo_scales(fp @ wp, yp, rq, qps)
     ei = np.abs(fi @ wi * np.interp(rq, qps, si) / yi - 1)
     ep = np.abs(fp @ wp * np.interp(rq, qps, sp) / yp - 1)
-    print(f"  {pix_fmt} rate fit: median |rel err| I frame {np.median(ei):.3f}, inter sum {np.median(ep):.3f}", flush=True)
+    print(
+        f"  {pix_fmt} rate fit: median |rel err| I frame {np.median(ei):.3f}, inter sum {np.median(ep):.3f}", flush=True
+    )
     return {"rate_weights_I": wi.tolist(), "rate_weights_P": wp.tolist(), "rate_qps": [float(q) for q in qps],
             "rate_scale_intra": si, "rate_scale_inter": sp, "train_median_abs_rel_err": {"I": float(np.median(ei)),
             "inter_sum": float(np.median(ep))}}  # fmt: skip

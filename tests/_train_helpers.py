@@ -28,7 +28,9 @@ def make_model(seed: int = 0) -> nn.Module:
     return nn.Sequential(nn.Conv2d(2, 8, 3, padding=1), nn.Dropout(0.1), nn.SiLU(), nn.Conv2d(8, 1, 1))
 
 
-def mse_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> tuple[torch.Tensor, dict[str, float]]:
+def mse_loss(
+    model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], step: int
+) -> tuple[torch.Tensor, dict[str, float]]:
     x, y = batch
     loss = (model(x) - y).square().mean()
     return loss, {"mse": float(loss.detach())}

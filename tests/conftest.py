@@ -17,7 +17,9 @@ import pytest
 SHARED_DATA: Path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def smooth_image(h: int, w: int, c: int = 3, dtype: type = np.uint8, *, seed: int = 0, noise: float = 0.01) -> np.ndarray:
+def smooth_image(
+    h: int, w: int, c: int = 3, dtype: type = np.uint8, *, seed: int = 0, noise: float = 0.01
+) -> np.ndarray:
     """Deterministic ``(h, w, c)`` image of smooth gradients/blobs plus Gaussian noise (``noise`` in [0,1] units).
 
     dtype uint8 → 0…255, uint16 → 0…65535, float32 → [0, 1].

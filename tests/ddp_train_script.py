@@ -15,9 +15,8 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _train_helpers import NoisyRegression, make_model, mse_loss  # noqa: E402
-
-from neuralwrap.train import TrainConfig, Trainer, cleanup  # noqa: E402
+from _train_helpers import NoisyRegression, make_model, mse_loss
+from neuralwrap.train import TrainConfig, Trainer, cleanup
 
 
 class Interrupt(Exception):
@@ -30,8 +29,18 @@ def stop_at_3(trainer: Trainer, step: int) -> None:
 
 
 def train(out_dir: Path, hooks: list) -> Trainer:
-    cfg = TrainConfig(steps=4, batch_size=4, lr=1e-2, device="cpu", log_every=2, ckpt_every=2,
-                      out_dir=str(out_dir), progress=False, tensorboard=False, ema_decay=0.9)
+    cfg = TrainConfig(
+        steps=4,
+        batch_size=4,
+        lr=1e-2,
+        device="cpu",
+        log_every=2,
+        ckpt_every=2,
+        out_dir=str(out_dir),
+        progress=False,
+        tensorboard=False,
+        ema_decay=0.9,
+    )
     trainer = Trainer(make_model(0), mse_loss, NoisyRegression(), cfg, hooks=hooks)
     trainer.fit()
     return trainer

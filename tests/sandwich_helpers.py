@@ -34,4 +34,6 @@ def make_photo_folder(root: Path, n: int = 4, size: tuple[int, int] = (96, 128))
 
 def tiny_config(pre: bool = True, subsampling: str = "420") -> SandwichConfig:
     """A ~3K-parameter sandwich for fast tests."""
-    return SandwichConfig(subsampling=subsampling, pre=TINY if pre else None, post=TINY, quality_range=(10, 90), rate_bins=4)
+    return SandwichConfig(
+        subsampling=subsampling, pre=TINY if pre else None, post=TINY, quality_range=(10, 90), rate_bins=4
+    )

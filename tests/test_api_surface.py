@@ -10,8 +10,29 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["neuralwrap", "neuralwrap.io", "neuralwrap.metrics", "neuralwrap.codecs", "neuralwrap.proxies", "neuralwrap.synthetic",
-            "neuralwrap.nn", "neuralwrap.train", "neuralwrap.sandwich"]
+PACKAGES = [
+    "neuralwrap",
+    "neuralwrap.io",
+    "neuralwrap.metrics",
+    "neuralwrap.codecs",
+    "neuralwrap.rd",
+    "neuralwrap.proxies",
+    "neuralwrap.synthetic",
+    "neuralwrap.nn",
+    "neuralwrap.train",
+    "neuralwrap.sandwich",
+    "neuralwrap.sandwich.models",
+    "neuralwrap.sandwich.inference",
+    "neuralwrap.sandwich.training",
+    "neuralwrap.sandwich.apps",
+    "neuralwrap.sandwich.evaluation",
+    "neuralwrap.sandwich.cli",
+    "neuralwrap.rerender",
+    "neuralwrap.rerender.capture",
+    "neuralwrap.rerender.scene",
+    "neuralwrap.rerender.models",
+    "neuralwrap.rerender.render",
+]
 SNAPSHOT = Path(__file__).with_name("expected") / "api.json"
 
 

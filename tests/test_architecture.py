@@ -30,8 +30,12 @@ def _modules() -> dict[str, Path]:
 def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     """Every neuralwrap module ``name`` imports, anywhere in the file, except under ``if TYPE_CHECKING``."""
     tree = ast.parse(path.read_text())
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-            for n in ast.walk(node)}
+    skip = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -111,8 +115,12 @@ def test_data_flows_one_way() -> None:
     """inference never imports training, apps, evaluation or the CLI; no library module imports a CLI module."""
     graph = _graph()
     rules = {
-        "neuralwrap.sandwich.inference": ("neuralwrap.sandwich.training", "neuralwrap.sandwich.apps",
-                                          "neuralwrap.sandwich.evaluation", "neuralwrap.sandwich.cli"),
+        "neuralwrap.sandwich.inference": (
+            "neuralwrap.sandwich.training",
+            "neuralwrap.sandwich.apps",
+            "neuralwrap.sandwich.evaluation",
+            "neuralwrap.sandwich.cli",
+        ),
         "neuralwrap.sandwich.models": ("neuralwrap.sandwich.inference", "neuralwrap.sandwich.training"),
         "neuralwrap.codecs": ("neuralwrap.proxies", "neuralwrap.sandwich", "neuralwrap.train", "neuralwrap.rerender"),
         "neuralwrap.proxies": ("neuralwrap.sandwich", "neuralwrap.rerender"),
@@ -124,14 +132,18 @@ def test_data_flows_one_way() -> None:
             if mod == prefix or mod.startswith(prefix + "."):
                 bad += [f"{mod} -> {d}" for d in deps if d.startswith(banned) and not d.startswith(prefix)]
         if ".cli" not in mod:
-            bad += [f"{mod} -> {d}" for d in deps if d.startswith(("neuralwrap.sandwich.cli", "neuralwrap.rerender.cli"))]
+            bad += [
+                f"{mod} -> {d}" for d in deps if d.startswith(("neuralwrap.sandwich.cli", "neuralwrap.rerender.cli"))
+            ]
     assert bad == []
 
 
 def test_command_line_parses_without_torch() -> None:
     """``sandwich --help`` builds every parser without importing torch or a codec library."""
-    code = ("import sys; from neuralwrap.sandwich.cli.main import build_parser; build_parser(); "
-            "print(sorted(m for m in ('torch', 'av', 'pillow_heif', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys; from neuralwrap.sandwich.cli.main import build_parser; build_parser(); "
+        "print(sorted(m for m in ('torch', 'av', 'pillow_heif', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -146,10 +158,31 @@ def test_cli_defaults_are_the_config_defaults() -> None:
     video = next(a for a in sub["video"]._actions if a.dest == "video_command").choices["train"]
     vtrain = {a.dest: a.default for a in video._actions}
     sw, vt = SandwichTrainConfig(), VideoTrainConfig()
-    assert (train["steps"], train["batch_size"], train["lr"], train["out"], train["ckpt_every"], train["grad_clip"]) == (
-        IMAGE_TRAIN.steps, IMAGE_TRAIN.batch_size, IMAGE_TRAIN.lr, IMAGE_TRAIN.out_dir, IMAGE_TRAIN.ckpt_every,
-        IMAGE_TRAIN.grad_clip)
+    assert (
+        train["steps"],
+        train["batch_size"],
+        train["lr"],
+        train["out"],
+        train["ckpt_every"],
+        train["grad_clip"],
+    ) == (
+        IMAGE_TRAIN.steps,
+        IMAGE_TRAIN.batch_size,
+        IMAGE_TRAIN.lr,
+        IMAGE_TRAIN.out_dir,
+        IMAGE_TRAIN.ckpt_every,
+        IMAGE_TRAIN.grad_clip,
+    )
     assert (train["crop"], train["gamma"], train["refit_every"], train["lr_schedule"]) == (
-        sw.crop, sw.gamma, sw.refit_every, sw.lr_schedule)
+        sw.crop,
+        sw.gamma,
+        sw.refit_every,
+        sw.lr_schedule,
+    )
     assert (vtrain["steps"], vtrain["batch_size"], vtrain["lr"], tuple(vtrain["qp_range"]), vtrain["frames"]) == (
-        VIDEO_TRAIN.steps, VIDEO_TRAIN.batch_size, VIDEO_TRAIN.lr, vt.qp_range, vt.frames)
+        VIDEO_TRAIN.steps,
+        VIDEO_TRAIN.batch_size,
+        VIDEO_TRAIN.lr,
+        vt.qp_range,
+        vt.frames,
+    )

@@ -20,8 +20,8 @@ from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.io import atomic_dir, check_output
 from neuralwrap.sandwich import load_pretrained
 from neuralwrap.sandwich.cli.main import build_parser, main
-from neuralwrap.sandwich.inference.codec import load_model_file, save_model_file
 from neuralwrap.sandwich.config import SandwichConfig
+from neuralwrap.sandwich.inference.codec import load_model_file, save_model_file
 from neuralwrap.train.checkpoint import load_weights
 
 
@@ -60,8 +60,9 @@ def coded(photo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- outputs never overwrite inputs ---------------------------------------------------------------------------
 @pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
-def test_decode_refuses_output_that_is_its_input(coded: Path, tmp_path: Path, link: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_decode_refuses_output_that_is_its_input(
+    coded: Path, tmp_path: Path, link: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "x.png"  # a name decode accepts, so only the input rule can refuse it
     src.write_bytes(coded.read_bytes())
     out = {"same": src, "symlink": tmp_path / "s.png", "hardlink": tmp_path / "h.png"}[link]
@@ -75,8 +76,9 @@ def test_decode_refuses_output_that_is_its_input(coded: Path, tmp_path: Path, li
     assert _digest(src) == before
 
 
-def test_encode_refuses_its_input_even_with_force(photo: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_encode_refuses_its_input_even_with_force(
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "p.jpg"
     src.write_bytes(photo.read_bytes())  # a PNG named .jpg: encode can read it, and the name suits the codec
     before = _digest(src)
@@ -96,10 +98,17 @@ def test_existing_output_needs_force(photo: Path, tmp_path: Path, capsys: pytest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jpg"]  # no temporary left
 
 
-@pytest.mark.parametrize("argv", [["decode", "{coded}", "{out}.xyz"], ["decode", "{coded}", "{out}.jpg"],
-                                  ["encode", "{photo}", "{out}.png", "--model", "jpeg420", "--quality", "30"]])
-def test_output_format_checked_before_work(argv: list[str], photo: Path, coded: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["decode", "{coded}", "{out}.xyz"],
+        ["decode", "{coded}", "{out}.jpg"],
+        ["encode", "{photo}", "{out}.png", "--model", "jpeg420", "--quality", "30"],
+    ],
+)
+def test_output_format_checked_before_work(
+    argv: list[str], photo: Path, coded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     filled = [a.format(photo=photo, coded=coded, out=tmp_path / "o") for a in argv]
     _refused(*_run(filled, capsys), "unsupported format")
     assert list(tmp_path.iterdir()) == []
@@ -116,13 +125,13 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for i in range(8):
         Image.fromarray(np.roll(base, 2 * i, axis=1)).save(frames / f"f{i:02d}.png")
     out = root / "c.mp4"
-    assert main(["-q", "video", "encode", str(frames), str(out), "--model", "jpeg444", "--qp", "30",
-                 "--fps", "24"]) == 0
+    assert (
+        main(["-q", "video", "encode", str(frames), str(out), "--model", "jpeg444", "--qp", "30", "--fps", "24"]) == 0
+    )
     return out
 
 
-def test_video_refuses_output_that_is_its_input(clip: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_video_refuses_output_that_is_its_input(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = _digest(clip)
     _refused(*_run(["video", "decode", str(clip), str(clip), "--force"], capsys), "is the input")
     _refused(*_run(["video", "decode", str(clip), str(clip.parent), "--force"], capsys), "holds the input")
@@ -148,12 +157,13 @@ def _corrupt_middle_frame(clip: Path, dst: Path) -> None:
     pkt = sorted(packets, key=lambda p: p.pos)[4]
     data = bytearray(clip.read_bytes())
     start = int(pkt.pos) + 4
-    data[start:start + max(8, pkt.size - 8)] = bytes(max(8, pkt.size - 8))
+    data[start : start + max(8, pkt.size - 8)] = bytes(max(8, pkt.size - 8))
     dst.write_bytes(bytes(data))
 
 
 def test_video_decode_lost_frame_is_an_error_and_old_output_survives(
-        clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.mp4"
     _corrupt_middle_frame(clip, bad)
     out = tmp_path / "frames"
@@ -207,8 +217,9 @@ def user_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_model_file(tmp_path_factory.mktemp("model") / "mine.safetensors", sc.model.cpu(), "mine", "3")
 
 
-def _crafted(user_model: Path, tmp_path: Path, edit: dict[str, object] | None = None,
-             tensors: dict[str, object] | None = None) -> Path:
+def _crafted(
+    user_model: Path, tmp_path: Path, edit: dict[str, object] | None = None, tensors: dict[str, object] | None = None
+) -> Path:
     """A copy of ``user_model`` with its sandwich config edited and/or tensors replaced, its sidecar's sha256
     recomputed (as an attacker would: the hash guards against damage, not against a crafted file)."""
     from safetensors.numpy import load_file, save_file
@@ -229,17 +240,21 @@ def _crafted(user_model: Path, tmp_path: Path, edit: dict[str, object] | None = 
     return out
 
 
-@pytest.mark.parametrize(("edit", "field"), [
-    ({"sandwich.code_channels": -3}, "code_channels"),
-    ({"sandwich.post.unet_dec": [200000, 32]}, "post.unet_dec[0]"),
-    ({"sandwich.codec": "mpeg1"}, "codec"),
-    ({"sandwich.quality_range": [90, 10]}, "quality_range"),
-    ({"sandwich.pre.mlp_layers": "2"}, "pre.mlp_layers"),
-    ({"sandwich.post": [1, 2]}, "post"),
-    ({"name": "a b;q=1"}, "name"),
-])
-def test_crafted_config_refused_naming_the_field(user_model: Path, tmp_path: Path, edit: dict[str, object],
-                                                 field: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ({"sandwich.code_channels": -3}, "code_channels"),
+        ({"sandwich.post.unet_dec": [200000, 32]}, "post.unet_dec[0]"),
+        ({"sandwich.codec": "mpeg1"}, "codec"),
+        ({"sandwich.quality_range": [90, 10]}, "quality_range"),
+        ({"sandwich.pre.mlp_layers": "2"}, "pre.mlp_layers"),
+        ({"sandwich.post": [1, 2]}, "post"),
+        ({"name": "a b;q=1"}, "name"),
+    ],
+)
+def test_crafted_config_refused_naming_the_field(
+    user_model: Path, tmp_path: Path, edit: dict[str, object], field: str
+) -> None:
     path = _crafted(user_model, tmp_path, edit)
     try:
         load_model_file(path)
@@ -249,15 +264,17 @@ def test_crafted_config_refused_naming_the_field(user_model: Path, tmp_path: Pat
         pytest.fail("crafted model file was accepted")
 
 
-def test_nonfinite_or_misshaped_weights_refused(user_model: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str], photo: Path) -> None:
+def test_nonfinite_or_misshaped_weights_refused(
+    user_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], photo: Path
+) -> None:
     arrays = load_weights(user_model).state_dict
     key = next(k for k, v in arrays.items() if v.ndim == 4)
     nan = arrays[key].numpy().copy()
     nan.flat[0] = np.nan
     bad = _crafted(user_model, tmp_path, tensors={key: nan})
-    code, err = _run(["encode", str(photo), str(tmp_path / "o.jpg"), "--model-file", str(bad), "--quality", "30"],
-                     capsys)
+    code, err = _run(
+        ["encode", str(photo), str(tmp_path / "o.jpg"), "--model-file", str(bad), "--quality", "30"], capsys
+    )
     _refused(code, err, "NaN", key)
     assert not (tmp_path / "o.jpg").exists()
     wrong = _crafted(user_model, tmp_path, tensors={key: np.zeros((1, 1, 1, 1), np.float32)})
@@ -271,8 +288,9 @@ def test_config_bounds_apply_to_code_too() -> None:
     assert SandwichConfig().to_dict()["codec"] == "jpeg"  # the defaults are valid
 
 
-def test_user_model_file_round_trip(user_model: Path, photo: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_model_file_round_trip(
+    user_model: Path, photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     coded, out = tmp_path / "m.jpg", tmp_path / "m.png"
     assert _run(["encode", str(photo), str(coded), "--model-file", str(user_model), "--quality", "40"], capsys)[0] == 0
     _refused(*_run(["decode", str(coded), str(out)], capsys), "--model-file")  # not shipped: needs the file
@@ -281,10 +299,10 @@ def test_user_model_file_round_trip(user_model: Path, photo: Path, tmp_path: Pat
 
 
 # -- inputs a model cannot carry ------------------------------------------------------------------------------
-def test_quality_outside_trained_range_refused(photo: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    _refused(*_run(["encode", str(photo), str(tmp_path / "o.jpg"), "--model", "jpeg420", "--quality", "99"], capsys),
-             "5..95")
+def test_quality_outside_trained_range_refused(photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _refused(
+        *_run(["encode", str(photo), str(tmp_path / "o.jpg"), "--model", "jpeg420", "--quality", "99"], capsys), "5..95"
+    )
 
 
 def test_alpha_refused_unless_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -302,14 +320,16 @@ def test_sixteen_bit_input_is_announced(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and "16-bit" in err and "8 bits" in err, err
 
 
-@pytest.mark.parametrize(("name", "model", "words"), [("x.exr", "jpeg420", ("HDR", "hdr-jpeg")),
-                                                      ("x.png", "hevc444-video", ("sandwich video encode",))])
-def test_wrong_kind_names_the_right_tool(name: str, model: str, words: tuple[str, ...], photo: Path,
-                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "model", "words"),
+    [("x.exr", "jpeg420", ("HDR", "hdr-jpeg")), ("x.png", "hevc444-video", ("sandwich video encode",))],
+)
+def test_wrong_kind_names_the_right_tool(
+    name: str, model: str, words: tuple[str, ...], photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / name
     src.write_bytes(photo.read_bytes())
-    _refused(*_run(["encode", str(src), str(tmp_path / "o.jpg"), "--model", model, "--quality", "30"], capsys),
-             *words)
+    _refused(*_run(["encode", str(src), str(tmp_path / "o.jpg"), "--model", model, "--quality", "30"], capsys), *words)
 
 
 def test_every_option_has_help() -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 
+from conftest import smooth_image
 from neuralwrap.codecs import get_codec, list_codecs
 from neuralwrap.errors import CodecError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 
+from conftest import smooth_image
 from neuralwrap.codecs import bits_per_pixel, get_codec, list_codecs
 from neuralwrap.codecs.image import detect_format, read_metadata, xmp_packet
 from neuralwrap.errors import InputError, UnsupportedOptionError
@@ -17,10 +17,15 @@ H, W = 53, 77  # odd on purpose
 
 # (codec, channels, dtype) combinations each codec supports
 SUPPORTED = [
-    ("jpeg", 3, np.uint8), ("jpeg", 1, np.uint8),
+    ("jpeg", 3, np.uint8),
+    ("jpeg", 1, np.uint8),
     ("webp", 3, np.uint8),
-    ("avif", 3, np.uint8), ("avif", 1, np.uint8),
-    ("heif", 3, np.uint8), ("heif", 1, np.uint8), ("heif", 3, np.uint16), ("heif", 1, np.uint16),
+    ("avif", 3, np.uint8),
+    ("avif", 1, np.uint8),
+    ("heif", 3, np.uint8),
+    ("heif", 1, np.uint8),
+    ("heif", 3, np.uint16),
+    ("heif", 1, np.uint16),
 ]
 
 
@@ -157,8 +162,13 @@ def test_unsupported_raises_naming_codec_and_option(name, image_args, settings, 
 @pytest.mark.parametrize("name", IMAGE_CODECS)
 @pytest.mark.parametrize(
     "bad",
-    [np.zeros((4, 5, 6, 3), np.uint8), np.zeros((8, 8, 3), np.int32), np.full((8, 8, 3), 0.5, np.float32),
-     np.zeros((0, 8, 3), np.uint8), [[1, 2], [3, 4]]],
+    [
+        np.zeros((4, 5, 6, 3), np.uint8),
+        np.zeros((8, 8, 3), np.int32),
+        np.full((8, 8, 3), 0.5, np.float32),
+        np.zeros((0, 8, 3), np.uint8),
+        [[1, 2], [3, 4]],
+    ],
     ids=["4d", "int32", "float32", "empty", "list"],
 )
 def test_invalid_image_raises_input_error(name: str, bad) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 
+from conftest import smooth_image
 from neuralwrap.codecs import get_codec, list_codecs
 from neuralwrap.codecs.video import SIZE_KEY, read_video_metadata
 from neuralwrap.errors import InputError, UnsupportedOptionError
@@ -14,9 +14,15 @@ pytestmark = pytest.mark.timeout(60)
 
 H, W, N = 53, 77, 4  # odd size on purpose
 SUPPORTED = [
-    ("h264", "yuv420p"), ("h264", "yuv444p"), ("h264", "yuv420p10le"),
-    ("hevc", "yuv420p"), ("hevc", "yuv444p"), ("hevc", "gray"), ("hevc", "yuv420p10le"),
-    ("av1", "yuv420p"), ("av1", "yuv420p10le"),
+    ("h264", "yuv420p"),
+    ("h264", "yuv444p"),
+    ("h264", "yuv420p10le"),
+    ("hevc", "yuv420p"),
+    ("hevc", "yuv444p"),
+    ("hevc", "gray"),
+    ("hevc", "yuv420p10le"),
+    ("av1", "yuv420p"),
+    ("av1", "yuv420p10le"),
 ]
 REFUSED = [("h264", "gray"), ("av1", "yuv444p"), ("av1", "gray")]
 
@@ -106,8 +112,13 @@ def test_bad_settings_raise(name: str, frames_fmt: str, settings: dict, word: st
 
 @pytest.mark.parametrize(
     "frames",
-    [[], np.zeros((2, 16, 16, 3), np.uint8), [np.zeros((16, 16, 3), np.uint8), np.zeros((16, 18, 3), np.uint8)],
-     [np.zeros((16, 16, 3), np.float32)], [np.zeros((16, 16, 3), np.int16)]],
+    [
+        [],
+        np.zeros((2, 16, 16, 3), np.uint8),
+        [np.zeros((16, 16, 3), np.uint8), np.zeros((16, 18, 3), np.uint8)],
+        [np.zeros((16, 16, 3), np.float32)],
+        [np.zeros((16, 16, 3), np.int16)],
+    ],
     ids=["empty", "ndarray", "mixed-size", "float32", "int16"],
 )
 def test_bad_frames_raise_input_error(frames) -> None:

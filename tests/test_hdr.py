@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sandwich_helpers import TINY, make_photo_folder, textured_image
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.hdr import chromaticity_matrix, read_hdr, read_rgbe, write_exr
-from neuralwrap.rd.bd import psnr_at_bpp
 from neuralwrap.metrics.hdr import (
     L_PEAK,
     PU21Decode,
@@ -29,6 +27,7 @@ from neuralwrap.metrics.hdr import (
     pu_psnr,
 )
 from neuralwrap.metrics.psnr import psnr
+from neuralwrap.rd.bd import psnr_at_bpp
 from neuralwrap.sandwich.apps.hdr_data import (
     PU_PEAK,
     SyntheticHDRCrops,
@@ -36,6 +35,7 @@ from neuralwrap.sandwich.apps.hdr_data import (
     hdr_to_rep,
     rep_to_luminance,
 )
+from sandwich_helpers import TINY, make_photo_folder, textured_image
 
 # ----------------------------------------------------------------------------------------------
 # io
@@ -71,10 +71,13 @@ def test_write_exr_rejects_bad_input(tmp_path: Path) -> None:
 def test_corrupt_truncated_and_foreign_files_raise_input_error(tmp_path: Path) -> None:
     write_exr(tmp_path / "ok.exr", np.tile(_hdr_image(), (8, 8, 1)))
     data = (tmp_path / "ok.exr").read_bytes()
-    for name, blob in [("trunc.exr", data[: len(data) // 2]), ("head.exr", data[:40]),
-                       ("png.exr", b"\x89PNG\r\n\x1a\n" + bytes(100)),
-                       ("trunc.hdr", b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 8 +X 8\n" + bytes(20)),
-                       ("nores.hdr", b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\nbogus\n")]:
+    for name, blob in [
+        ("trunc.exr", data[: len(data) // 2]),
+        ("head.exr", data[:40]),
+        ("png.exr", b"\x89PNG\r\n\x1a\n" + bytes(100)),
+        ("trunc.hdr", b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 8 +X 8\n" + bytes(20)),
+        ("nores.hdr", b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\nbogus\n"),
+    ]:
         (tmp_path / name).write_bytes(blob)
         with pytest.raises(InputError):
             read_hdr(tmp_path / name)
@@ -109,8 +112,9 @@ def test_rgbe_reader_decodes_new_style_rle_and_flat(tmp_path: Path) -> None:
     rgbe[:, 10:30] = rgbe[:, 10:11]  # long runs
     rgbe[2, :, 3] = 0  # a black scanline (exponent 0)
     header = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\nEXPOSURE=2.0\n\n-Y %d +X %d\n" % (h, w)
-    rle = b"".join(bytes([2, 2, w >> 8, w & 255]) + b"".join(_rle_channel(rgbe[y, :, c]) for c in range(4))
-                   for y in range(h))
+    rle = b"".join(
+        bytes([2, 2, w >> 8, w & 255]) + b"".join(_rle_channel(rgbe[y, :, c]) for c in range(4)) for y in range(h)
+    )
     (tmp_path / "rle.hdr").write_bytes(header + rle)
     (tmp_path / "flat.hdr").write_bytes(header + rgbe.tobytes())
     e = rgbe[:, :, 3:4].astype(np.float64)
@@ -127,7 +131,9 @@ def test_ap0_chromaticities_matrix() -> None:
     m = chromaticity_matrix(ap0)  # ACES2065-1 → linear Rec.709 (D65, Bradford), published values
     np.testing.assert_allclose(m[0], [2.5217, -1.1342, -0.3876], atol=2e-3)
     np.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-3)  # white stays white
-    np.testing.assert_allclose(chromaticity_matrix((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290)), np.eye(3), atol=1e-9)
+    np.testing.assert_allclose(
+        chromaticity_matrix((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290)), np.eye(3), atol=1e-9
+    )
 
 
 def test_shared_hdr_files(shared_data: Path) -> None:
@@ -148,7 +154,9 @@ def test_shared_hdr_files(shared_data: Path) -> None:
 
 
 def test_pu21_golden_monotonic_and_inverse() -> None:
-    np.testing.assert_allclose(pu21_encode(np.array([100.0, 4000.0, 10000.0])), [256.3839, 527.4939, 595.3939], atol=1e-3)
+    np.testing.assert_allclose(
+        pu21_encode(np.array([100.0, 4000.0, 10000.0])), [256.3839, 527.4939, 595.3939], atol=1e-3
+    )
     lum = np.logspace(np.log10(0.005), 4, 500)
     v = pu21_encode(lum)
     assert np.all(np.diff(v) > 0)
@@ -238,9 +246,9 @@ def _objective_loss(model: torch.nn.Module, slope: object, cfg: object, batch: t
 
 def test_app_training_lowers_loss_and_beats_8bit_baseline(tmp_path: Path) -> None:
     from neuralwrap.sandwich.apps.registry import get_app
-    from neuralwrap.sandwich.training.calibration import RDSlope
     from neuralwrap.sandwich.inference.codec import SandwichCodec
     from neuralwrap.sandwich.models.image import Sandwich
+    from neuralwrap.sandwich.training.calibration import RDSlope
     from neuralwrap.sandwich.training.image import SandwichTrainConfig, train_sandwich
     from neuralwrap.train import (
         TrainConfig,
@@ -252,10 +260,28 @@ def test_app_training_lowers_loss_and_beats_8bit_baseline(tmp_path: Path) -> Non
     app = get_app("hdr")
     photos = make_photo_folder(tmp_path / "photos", n=4, size=(128, 160))
     cfg = dataclasses.replace(app.config, pre=TINY, post=TINY, quality_range=(30, 90), rate_bins=4)
-    tc = TrainConfig(steps=150, batch_size=4, lr=2e-3, seed=0, out_dir=str(tmp_path / "run"), log_every=10,
-                     ckpt_every=1000, progress=False, tensorboard=False, resume=False)
-    sw = SandwichTrainConfig(data=str(photos), crop=32, refit_every=40, refit_crops=4, refit_crop=64,
-                             calib_crops=4, calib_crop=64, lr_schedule="constant")
+    tc = TrainConfig(
+        steps=150,
+        batch_size=4,
+        lr=2e-3,
+        seed=0,
+        out_dir=str(tmp_path / "run"),
+        log_every=10,
+        ckpt_every=1000,
+        progress=False,
+        tensorboard=False,
+        resume=False,
+    )
+    sw = SandwichTrainConfig(
+        data=str(photos),
+        crop=32,
+        refit_every=40,
+        refit_crops=4,
+        refit_crop=64,
+        calib_crops=4,
+        calib_crop=64,
+        lr_schedule="constant",
+    )
     train_sandwich(cfg, tc, sw, app=app)
     ckpt = latest_checkpoint(tmp_path / "run")
     model = Sandwich(cfg)

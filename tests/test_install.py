@@ -72,8 +72,11 @@ def test_package_files_exist() -> None:
 
 
 def test_no_paths_from_dunder_file_in_src() -> None:
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / "src").rglob("*.py")
-                 if p.name != "resources.py" and "Path(__file__)" in p.read_text(encoding="utf-8")]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "src").rglob("*.py")
+        if p.name != "resources.py" and "Path(__file__)" in p.read_text(encoding="utf-8")
+    ]
     # rerender/capture/pipeline.py is owned elsewhere and moves to default_data("models/...") separately
     assert set(offenders) <= {"src/neuralwrap/rerender/capture/pipeline.py"}, offenders
 
@@ -87,11 +90,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (src / "src").mkdir(parents=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "src" / "neuralwrap", src / "src" / "neuralwrap",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    shutil.copytree(
+        REPO / "src" / "neuralwrap",
+        src / "src" / "neuralwrap",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
+    )
     out = root / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(src)], check=True, timeout=300, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
+        check=True,
+        timeout=300,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
     (whl,) = out.glob("neuralwrap-*.whl")
     return whl
 
@@ -103,8 +113,10 @@ def test_wheel_holds_the_shipped_files(wheel: Path) -> None:
     want = {f"neuralwrap/sandwich/pretrained/{e.file}.{ext}" for e in ZOO.values() for ext in ("safetensors", "json")}
     want |= {f"neuralwrap/proxies/{n}" for n in ("jpeg_rate_params.json", "video_params.json", "intra_params.json")}
     want |= {f"neuralwrap/sandwich/demo_images/{n}" for n in (*DEMO_PHOTOS, "README.md")}
-    want |= {f"neuralwrap/rerender/pretrained/synthetic/{n}" for n in
-             ("model.json", "model.safetensors", "scene.json", "scene.safetensors")}
+    want |= {
+        f"neuralwrap/rerender/pretrained/synthetic/{n}"
+        for n in ("model.json", "model.safetensors", "scene.json", "scene.safetensors")
+    }
     assert not want - names, sorted(want - names)
 
 
@@ -134,8 +146,14 @@ def test_wheel_contents_work_outside_the_checkout(wheel: Path, tmp_path: Path) -
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", DATA_ENV)}
-    res = subprocess.run([sys.executable, "-c", _PROBE, str(site)], cwd=empty, env={**env, "OMP_NUM_THREADS": "1"},
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(site)],
+        cwd=empty,
+        env={**env, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert str(list(DEMO_PHOTOS)) in res.stdout
     assert "--data" in res.stdout

@@ -8,14 +8,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from tests.conftest import smooth_image
+from tests.robustness.fuzz_inputs import corrupt_one_frame
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
 from neuralwrap.io import write_image
 from neuralwrap.io.video import DecodeReport, open_frames
 from neuralwrap.metrics import psnr
-from tests.conftest import smooth_image
-from tests.robustness.fuzz_inputs import corrupt_one_frame
 
 W, H, N = 64, 48, 4
 
@@ -27,8 +27,10 @@ def raw420(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chunks = []
     for i in range(N):
         frame = av.VideoFrame.from_ndarray(smooth_image(H, W, seed=i), format="rgb24").reformat(format="yuv420p")
-        chunks += [np.asarray(p).reshape(-1, p.line_size)[:, : (W if j == 0 else W // 2)].tobytes()
-                   for j, p in enumerate(frame.planes)]
+        chunks += [
+            np.asarray(p).reshape(-1, p.line_size)[:, : (W if j == 0 else W // 2)].tobytes()
+            for j, p in enumerate(frame.planes)
+        ]
     path.write_bytes(b"".join(chunks))
     return path
 
@@ -51,12 +53,16 @@ def test_raw_yuv_matches_ffmpeg(raw420: Path) -> None:
 def test_y4m_8_and_10_bit_match_raw(raw420: Path, tmp_path: Path) -> None:
     fb = W * H * 3 // 2
     data = raw420.read_bytes()
-    frames = [data[i * fb:(i + 1) * fb] for i in range(N)]
+    frames = [data[i * fb : (i + 1) * fb] for i in range(N)]
     y8 = tmp_path / "c8.y4m"
-    y8.write_bytes(f"YUV4MPEG2 W{W} H{H} F30000:1001 Ip A1:1 C420jpeg\n".encode() + b"".join(b"FRAME\n" + f for f in frames))
+    y8.write_bytes(
+        f"YUV4MPEG2 W{W} H{H} F30000:1001 Ip A1:1 C420jpeg\n".encode() + b"".join(b"FRAME\n" + f for f in frames)
+    )
     y10 = tmp_path / "c10.y4m"
     deep = [(np.frombuffer(f, np.uint8).astype("<u2") << 2).tobytes() for f in frames]
-    y10.write_bytes(f"YUV4MPEG2 W{W} H{H} F25:1 C420p10 XYSCSS=420P10\n".encode() + b"".join(b"FRAME\n" + f for f in deep))
+    y10.write_bytes(
+        f"YUV4MPEG2 W{W} H{H} F25:1 C420p10 XYSCSS=420P10\n".encode() + b"".join(b"FRAME\n" + f for f in deep)
+    )
     ref = list(open_frames(raw420, size=(W, H)))
     s8 = open_frames(y8)
     assert s8.fps == Fraction(30000, 1001) and s8.num_frames == N
@@ -134,7 +140,7 @@ def test_variable_frame_rate_is_flagged(tmp_path: Path) -> None:
 def pan8() -> list[np.ndarray]:
     """Eight frames of a smooth pan (inter-coded by the encoders: P and B frames)."""
     big = smooth_image(H, W + 4 * 8, seed=11)
-    return [np.ascontiguousarray(big[:, 4 * i:4 * i + W]) for i in range(8)]
+    return [np.ascontiguousarray(big[:, 4 * i : 4 * i + W]) for i in range(8)]
 
 
 @pytest.mark.parametrize("name", ["h264", "hevc"])

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.conftest import smooth_image
 
 from neuralwrap.errors import InputError
 from neuralwrap.metrics import load_lpips, vgg16_features
 from neuralwrap.metrics.lpips import lpips
-from tests.conftest import smooth_image
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import torch
 
 from neuralwrap.errors import InputError
 from neuralwrap.metrics import mse, psnr, psnr_torch
+from neuralwrap.metrics.psnr import mse_torch
 from neuralwrap.rd import bd_psnr, bd_rate, plot_rd, psnr_at_bpp
 from neuralwrap.rd.bd import rd_curve
-from neuralwrap.metrics.psnr import mse_torch
 
 RATES = np.array([0.2, 0.45, 0.8, 1.2, 1.7])
 PSNRS = np.array([25.0, 29.0, 31.5, 33.5, 35.5])

@@ -34,12 +34,25 @@ def test_matches_pytorch_msssim(hw: tuple[int, int]) -> None:
     ref = pytorch_msssim.ms_ssim(x, y, data_range=1.0, size_average=False)
     assert ours.shape == (2,)
     torch.testing.assert_close(ours, ref, atol=1e-5, rtol=0)
-    torch.testing.assert_close(ssim(x, y), pytorch_msssim.ssim(x, y, data_range=1.0, size_average=False), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        ssim(x, y), pytorch_msssim.ssim(x, y, data_range=1.0, size_average=False), atol=1e-5, rtol=0
+    )
 
 
 def test_fewer_scales_match_pytorch_msssim_with_renormalised_weights() -> None:
     # 128 px -> 4 scales; pytorch-msssim with 4 renormalised weights on an image where it accepts 4 scales
-    assert [ms_ssim_scales(s, s) for s in (11, 21, 22, 41, 64, 96, 128, 160, 161, 768)] == [1, 2, 2, 3, 3, 4, 4, 4, 5, 5]
+    assert [ms_ssim_scales(s, s) for s in (11, 21, 22, 41, 64, 96, 128, 160, 161, 768)] == [
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+        4,
+        5,
+        5,
+    ]
     x, y = _pair((1, 3, 128, 128))
     w = [v / sum(MS_SSIM_WEIGHTS[:4]) for v in MS_SSIM_WEIGHTS[:4]]
     ours = ms_ssim(x, y)
@@ -81,7 +94,9 @@ def test_gradients_finite_and_module_equals_function() -> None:
     y = y.double().requires_grad_(True)
     (1 - ms_ssim(x.double(), y)).sum().backward()
     assert y.grad is not None and torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
-    torch.autograd.gradcheck(lambda t: ms_ssim(x[:, :1, :24, :24].double(), t), (y[:, :1, :24, :24].detach().clone().requires_grad_(True),))
+    torch.autograd.gradcheck(
+        lambda t: ms_ssim(x[:, :1, :24, :24].double(), t), (y[:, :1, :24, :24].detach().clone().requires_grad_(True),)
+    )
     torch.testing.assert_close(MSSSIM(as_loss=True)(x, y.detach().float()), 1 - ms_ssim(x, y.detach().float()))
 
 
@@ -90,7 +105,10 @@ def test_numpy_wrapper_and_errors() -> None:
     a = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
     b = np.clip(a.astype(int) + rng.integers(-9, 10, a.shape), 0, 255).astype(np.uint8)
     v = ms_ssim_image(a, b)
-    t = lambda im: torch.from_numpy(im.transpose(2, 0, 1).copy()).double()[None] / 255
+
+    def t(im):
+        return torch.from_numpy(im.transpose(2, 0, 1).copy()).double()[None] / 255
+
     assert v == pytest.approx(float(ms_ssim(t(a), t(b))[0]))
     assert ms_ssim_image(a[:, :, 0], a[:, :, 0]) == pytest.approx(1.0)
     with pytest.raises(InputError):

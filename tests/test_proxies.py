@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import smooth_image
 from neuralwrap.errors import InputError
 from neuralwrap.proxies import (
     IJG_CHROMA_TABLE,
@@ -34,8 +35,6 @@ from neuralwrap.proxies import (
     ycbcr_to_rgb,
 )
 from neuralwrap.proxies.jpeg import ZIGZAG
-
-from conftest import smooth_image
 
 
 def _img(h: int = 32, w: int = 48, c: int = 3, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -216,7 +215,7 @@ def _real_jpeg(arr: np.ndarray, q: int, sub: int) -> tuple[np.ndarray, int]:
 
 
 @pytest.mark.parametrize("subsampling", ["420", "444"])
-def test_proxy_matches_real_jpeg(shared_data, subsampling: str) -> None:  # noqa: ANN001
+def test_proxy_matches_real_jpeg(shared_data, subsampling: str) -> None:
     path = shared_data / "kodak" / "kodim05.png"
     if not path.exists():
         pytest.skip(f"{path} not found")

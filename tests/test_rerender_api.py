@@ -8,12 +8,41 @@ import importlib
 import pytest
 
 EXPECTED = {
-    "neuralwrap.rerender": ["FORMAT_VERSION", "Frame", "PinholeCamera", "RerenderDataset", "write_frame", "write_index"],
+    "neuralwrap.rerender": [
+        "FORMAT_VERSION",
+        "Frame",
+        "PinholeCamera",
+        "RerenderDataset",
+        "write_frame",
+        "write_index",
+    ],
     "neuralwrap.rerender.capture": [
-        "PERSON", "STEPS", "CaptureConfig", "DeepLabSegmenter", "DensifyOptions", "PhotoInfo", "PointCloud",
-        "PointSplatter", "SegmenterUnavailable", "SfmOptions", "SfmResult", "SparseModel", "SplatOutput",
-        "default_model_path", "densify", "load_sparse", "mask_iou", "plane_sweep_depth", "rotation_errors_deg",
-        "run_capture", "run_sfm", "scan_photos", "splat_points", "umeyama", "undistort"],
+        "PERSON",
+        "STEPS",
+        "CaptureConfig",
+        "DeepLabSegmenter",
+        "DensifyOptions",
+        "PhotoInfo",
+        "PointCloud",
+        "PointSplatter",
+        "SegmenterUnavailable",
+        "SfmOptions",
+        "SfmResult",
+        "SparseModel",
+        "SplatOutput",
+        "default_model_path",
+        "densify",
+        "load_sparse",
+        "mask_iou",
+        "plane_sweep_depth",
+        "rotation_errors_deg",
+        "run_capture",
+        "run_sfm",
+        "scan_photos",
+        "splat_points",
+        "umeyama",
+        "undistort",
+    ],
 }
 
 

@@ -36,8 +36,9 @@ def scene(tmp_path_factory):
 
 def _config(seg: str = "none") -> CaptureConfig:
     # the same settings as the CLI flags in test_cli_capture_prints_summary, so that run reuses every step
-    return CaptureConfig(sfm=SfmOptions(single_camera=True), image_size=320, segmentation_model=seg,
-                         densify=DensifyOptions(max_size=128))
+    return CaptureConfig(
+        sfm=SfmOptions(single_camera=True), image_size=320, segmentation_model=seg, densify=DensifyOptions(max_size=128)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +57,12 @@ def test_sfm_registers_and_rotations_are_accurate(scene, captured):
     model = load_sparse(work / "undistort" / "sparse")
     gt = {f"{v.name}.png": v for v in s.views}
     names = sorted(model.cameras)
-    err = rotation_errors_deg(np.stack([model.cameras[n].R for n in names]), np.stack([model.cameras[n].center for n in names]),
-                              np.stack([gt[n].R for n in names]), np.stack([gt[n].center for n in names]))
+    err = rotation_errors_deg(
+        np.stack([model.cameras[n].R for n in names]),
+        np.stack([model.cameras[n].center for n in names]),
+        np.stack([gt[n].R for n in names]),
+        np.stack([gt[n].center for n in names]),
+    )
     assert err.max() < 2.0, err
     assert summary["sfm"]["mean_reprojection_error"] < 1.0
 
@@ -106,8 +111,20 @@ def test_cli_capture_prints_summary(scene, captured, capsys):
     work, summary, _ = captured
     seg = "none" if "skipped" in summary["masks"] else str(MODEL)
     t0 = time.perf_counter()
-    rc = main(["capture", str(scene[1]), str(work), "--single-camera", "--image-size", "320", "--dense-size", "128",
-               "--segmentation-model", seg])
+    rc = main(
+        [
+            "capture",
+            str(scene[1]),
+            str(work),
+            "--single-camera",
+            "--image-size",
+            "320",
+            "--dense-size",
+            "128",
+            "--segmentation-model",
+            seg,
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "registered" in out and "capture.json" in out
     assert time.perf_counter() - t0 < 5.0  # every step reused

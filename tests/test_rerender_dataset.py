@@ -24,9 +24,15 @@ def _frame(name: str, with_extras: bool) -> Frame:
     cam = PinholeCamera(w, h, 20.0, 21.0, 8.0, 6.0, np.eye(3), np.array([0.1, 0.2, 0.3]))
     n = rng.normal(size=(h, w, 3)).astype(np.float32)
     n /= np.linalg.norm(n, axis=-1, keepdims=True)
-    return Frame(name, cam, rng.integers(0, 256, (h, w, 3), dtype=np.uint8), rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
-                 rng.uniform(0, 9, (h, w)).astype(np.float32), n if with_extras else None,
-                 rng.integers(0, 21, (h, w), dtype=np.uint8) if with_extras else None)
+    return Frame(
+        name,
+        cam,
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        rng.uniform(0, 9, (h, w)).astype(np.float32),
+        n if with_extras else None,
+        rng.integers(0, 21, (h, w), dtype=np.uint8) if with_extras else None,
+    )
 
 
 def test_round_trip(tmp_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 
+from conftest import smooth_image
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import write_image
 from neuralwrap.rerender.capture.inputs import scan_photos

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from neuralwrap.errors import InputError
-from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.capture.splat import PointSplatter, splat_points
+from neuralwrap.rerender.scene.camera import PinholeCamera
 
 
 def _cam(w: int = 8, h: int = 6) -> PinholeCamera:

@@ -14,7 +14,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _train_helpers import NoisyRegression, make_model, mse_loss
-
 from neuralwrap.errors import InputError
 from neuralwrap.train import TrainConfig, Trainer, latest_checkpoint, list_checkpoints
 
@@ -22,8 +21,16 @@ torch.set_num_threads(1)
 
 
 def _cfg(out: Path, **kw: object) -> TrainConfig:
-    base: dict[str, object] = {"steps": 12, "batch_size": 4, "lr": 1e-2, "log_every": 3, "ckpt_every": 4,
-                               "out_dir": str(out), "progress": False, "tensorboard": False}
+    base: dict[str, object] = {
+        "steps": 12,
+        "batch_size": 4,
+        "lr": 1e-2,
+        "log_every": 3,
+        "ckpt_every": 4,
+        "out_dir": str(out),
+        "progress": False,
+        "tensorboard": False,
+    }
     base.update(kw)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -58,7 +65,9 @@ def test_budget_counts_from_started_at_and_stops_within_a_step(tmp_path: Path) -
     # setup before fit() already spent the budget: no step is trained, a step-0 checkpoint is written
     late = _trainer(tmp_path / "late", started_at=time.monotonic() - 10.0, max_seconds=5.0)
     late.fit()
-    assert late.step == 0 and late.out_of_time and latest_checkpoint(tmp_path / "late").name == "ckpt_00000000.safetensors"
+    assert (
+        late.step == 0 and late.out_of_time and latest_checkpoint(tmp_path / "late").name == "ckpt_00000000.safetensors"
+    )
     # 0.1 s steps under a 1 s budget: stops after about 10 steps, at most one step (plus a checkpoint) late
     budget, step_s = 1.0, 0.1
     t0 = time.monotonic()
@@ -99,8 +108,9 @@ def test_keyboard_interrupt_saves_a_checkpoint_and_resume_is_exact(tmp_path: Pat
     assert (run / "train_log.csv").read_text() == (tmp_path / "ref" / "train_log.csv").read_text()
 
 
-@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
-                    reason="another SIGINT handler is installed")
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="another SIGINT handler is installed"
+)
 def test_ctrl_c_stops_at_the_step_boundary_with_a_checkpoint(tmp_path: Path) -> None:
     seen: list[int] = []
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sandwich_helpers import make_photo_folder, textured_image, tiny_config
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
@@ -23,6 +22,7 @@ from neuralwrap.sandwich.cli.main import main
 from neuralwrap.sandwich.inference.codec import decode_file
 from neuralwrap.sandwich.training.image import SandwichTrainConfig
 from neuralwrap.train import TrainConfig, latest_checkpoint
+from sandwich_helpers import make_photo_folder, textured_image, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,8 +41,18 @@ def _crash_at(step_to_crash: int):
 
 def _train(tmp: Path, steps: int, out: str = "run", resume: bool = True, hooks=()) -> dict:
     data = make_photo_folder(tmp / "photos")
-    tc = TrainConfig(steps=steps, batch_size=4, lr=2e-3, seed=1, out_dir=str(tmp / out), log_every=5,
-                     ckpt_every=10, progress=False, tensorboard=True, resume=resume)
+    tc = TrainConfig(
+        steps=steps,
+        batch_size=4,
+        lr=2e-3,
+        seed=1,
+        out_dir=str(tmp / out),
+        log_every=5,
+        ckpt_every=10,
+        progress=False,
+        tensorboard=True,
+        resume=resume,
+    )
     sw = SandwichTrainConfig(data=str(data), crop=32, refit_every=10, refit_crops=4, calib_crops=4, calib_crop=64)
     return train_sandwich(tiny_config(), tc, sw, hooks=hooks)
 
@@ -63,16 +73,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_training_lowers_loss_and_logs(trained: Path) -> None:
     import torch
 
-    from neuralwrap.sandwich.training.calibration import RDSlope
     from neuralwrap.sandwich.models.image import Sandwich
+    from neuralwrap.sandwich.training.calibration import RDSlope
     from neuralwrap.sandwich.training.image import SandwichObjective
     from neuralwrap.train import load_checkpoint, read_checkpoint_meta
 
     ckpt = latest_checkpoint(trained / "run")
     slope = RDSlope(**read_checkpoint_meta(ckpt)["config"]["model"]["rd_slope"])
     objective = SandwichObjective(tiny_config(), slope, gamma=1.0)
-    crops = torch.stack([torch.from_numpy(textured_image(32, 32, 200 + i).transpose(2, 0, 1) / 255.0).float()
-                         for i in range(16)])
+    crops = torch.stack(
+        [torch.from_numpy(textured_image(32, 32, 200 + i).transpose(2, 0, 1) / 255.0).float() for i in range(16)]
+    )
     q = torch.tensor([10.0, 30.0, 50.0, 70.0] * 4)
     torch.manual_seed(0)
     untrained = Sandwich(tiny_config()).eval()  # an untrained sandwich is exactly the plain codec (proxy)
@@ -102,7 +113,9 @@ def test_rate_refit_brings_proxy_close_to_real_bytes(trained: Path) -> None:
 
     model = Sandwich(tiny_config())
     load_checkpoint(trained / "run" / "ckpt_00000060", {"model": model})
-    crops = torch.stack([torch.from_numpy(textured_image(32, 32, 100 + i).transpose(2, 0, 1) / 255.0).float() for i in range(8)])
+    crops = torch.stack(
+        [torch.from_numpy(textured_image(32, 32, 100 + i).transpose(2, 0, 1) / 255.0).float() for i in range(8)]
+    )
     err = RateRefitHook(crops, 1).refit(model)["rate_rel_err"]
     assert err < 0.15, err
 
@@ -164,7 +177,9 @@ def test_warm_start_from_a_model_file(trained: Path, tmp_path: Path) -> None:
 
     def run(out: str, sw: SandwichTrainConfig, cfg: SandwichConfig | None = None) -> dict:
         cfg = cfg or tiny_config()
-        tc = TrainConfig(steps=2, batch_size=2, lr=0.0, seed=5, out_dir=str(tmp_path / out), ckpt_every=2, progress=False)
+        tc = TrainConfig(
+            steps=2, batch_size=2, lr=0.0, seed=5, out_dir=str(tmp_path / out), ckpt_every=2, progress=False
+        )
         train_sandwich(cfg, tc, sw)
         model = Sandwich(cfg)
         load_checkpoint(latest_checkpoint(tmp_path / out), {"model": model})
@@ -186,17 +201,40 @@ def test_cli_encode_decode_and_errors(trained: Path, tmp_path: Path, capsys: pyt
     Image.fromarray(textured_image(64, 80, 3)).save(src)
     assert main(["encode", str(src), str(tmp_path / "o.jpg"), "--model", str(model), "--quality", "40"]) == 0
     calibrated = tmp_path / "cal.safetensors"
-    assert main(["calibrate", str(model), str(calibrated), "--data", str(trained / "photos"), "--crop", "32",
-                 "--crops", "4"]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                str(model),
+                str(calibrated),
+                "--data",
+                str(trained / "photos"),
+                "--crop",
+                "32",
+                "--crops",
+                "4",
+            ]
+        )
+        == 0
+    )
     assert load_model_file(calibrated).encode(textured_image(64, 80, 3), 40) == load_model_file(model).encode(
-        textured_image(64, 80, 3), 40)  # calibration touches only the rate correction
+        textured_image(64, 80, 3), 40
+    )  # calibration touches only the rate correction
     assert main(["encode", str(src), str(tmp_path / "o.webp"), "--model", str(model), "--quality", "40"]) == 2
     assert "use a name ending in .jpg" in capsys.readouterr().err
     assert not (tmp_path / "o.webp").exists()
-    assert main(["encode", str(tmp_path / "missing.png"), str(tmp_path / "x.jpg"), "--model", str(model), "--quality", "40"]) == 2
+    assert (
+        main(
+            ["encode", str(tmp_path / "missing.png"), str(tmp_path / "x.jpg"), "--model", str(model), "--quality", "40"]
+        )
+        == 2
+    )
     assert "not found" in capsys.readouterr().err
     (tmp_path / "junk.png").write_bytes(b"not an image")
-    assert main(["encode", str(tmp_path / "junk.png"), str(tmp_path / "x.jpg"), "--model", str(model), "--quality", "40"]) == 2
+    assert (
+        main(["encode", str(tmp_path / "junk.png"), str(tmp_path / "x.jpg"), "--model", str(model), "--quality", "40"])
+        == 2
+    )
     assert "cannot read image" in capsys.readouterr().err
     assert not (tmp_path / "x.jpg").exists()
     assert main(["encode", str(src), str(tmp_path / "x.jpg"), "--model", "no-such-model", "--quality", "40"]) == 2
@@ -207,10 +245,36 @@ def test_cli_encode_decode_and_errors(trained: Path, tmp_path: Path, capsys: pyt
 def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     data = make_photo_folder(tmp_path / "photos")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "tests")}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "neuralwrap.sandwich.cli.main", "train", "--data", str(data), "--crop", "32", "--steps", "12",
-           "--batch-size", "2", "--pre", "8/8,8", "--post", "8/8,8", "--refit-every", "6",
-           "--ckpt-every", "6", "--out", str(tmp_path / "ddp"), "--export", str(tmp_path / "ddp.safetensors")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "neuralwrap.sandwich.cli.main",
+        "train",
+        "--data",
+        str(data),
+        "--crop",
+        "32",
+        "--steps",
+        "12",
+        "--batch-size",
+        "2",
+        "--pre",
+        "8/8,8",
+        "--post",
+        "8/8,8",
+        "--refit-every",
+        "6",
+        "--ckpt-every",
+        "6",
+        "--out",
+        str(tmp_path / "ddp"),
+        "--export",
+        str(tmp_path / "ddp.safetensors"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=280)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert latest_checkpoint(tmp_path / "ddp") is not None

@@ -10,12 +10,20 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from tests.conftest import smooth_image
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import CodecError, InputError
 from neuralwrap.io import write_image
 from neuralwrap.io.video import open_frames
 from neuralwrap.metrics import psnr
+from neuralwrap.sandwich.evaluation.video import (
+    PlainVideo,
+    SandwichVideo,
+    VideoEvalSpec,
+    evaluate_video,
+    parse_anchor,
+)
 from neuralwrap.sandwich.inference.codec import load_pretrained
 from neuralwrap.sandwich.inference.video import (
     decode_video,
@@ -24,14 +32,6 @@ from neuralwrap.sandwich.inference.video import (
     read_video_tag,
     temporal_flicker,
 )
-from neuralwrap.sandwich.evaluation.video import (
-    PlainVideo,
-    SandwichVideo,
-    VideoEvalSpec,
-    evaluate_video,
-    parse_anchor,
-)
-from tests.conftest import smooth_image
 
 W, H = 96, 64
 
@@ -40,7 +40,7 @@ def _pan_clip(folder: Path, n: int) -> Path:
     """A smooth pan over one image: ``n`` PNG frames of ``W×H``."""
     big = smooth_image(H + 8, W + 4 * n, seed=11)
     for i in range(n):
-        write_image(folder / f"f{i:03d}.png", np.ascontiguousarray(big[4:4 + H, 4 * i:4 * i + W]))
+        write_image(folder / f"f{i:03d}.png", np.ascontiguousarray(big[4 : 4 + H, 4 * i : 4 * i + W]))
     return folder
 
 
@@ -120,8 +120,9 @@ def test_temporal_flicker() -> None:
 
 def test_video_eval_writes_tables_plots_and_comparison(clip: Path, model, tmp_path: Path) -> None:
     entries = [PlainVideo("plain"), SandwichVideo("post", model)]
-    summary = evaluate_video(entries, open_frames(clip), tmp_path, VideoEvalSpec(codec="h264", crfs=(24, 32, 40)),
-                             progress=False)
+    summary = evaluate_video(
+        entries, open_frames(clip), tmp_path, VideoEvalSpec(codec="h264", crfs=(24, 32, 40)), progress=False
+    )
     for name in ("records.csv", "summary.json", "rd.png", "flicker.png", "comparison.mp4", "comparison.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     post = json.loads((tmp_path / "summary.json").read_text())["entries"]["post"]
@@ -132,11 +133,14 @@ def test_video_eval_writes_tables_plots_and_comparison(clip: Path, model, tmp_pa
 def test_video_eval_lpips_and_half_resolution_anchor(clip: Path, tmp_path: Path) -> None:
     """``lpips=True`` adds per-frame LPIPS and a BD-rate under it; a ``@2`` anchor codes half resolution."""
     entries = [parse_anchor("yuv420p@2", "h264"), parse_anchor("yuv420p", "h264")]
-    summary = evaluate_video(entries, open_frames(clip), tmp_path,
-                             VideoEvalSpec(codec="h264", crfs=(24, 32, 40), lpips=True), progress=False)
+    summary = evaluate_video(
+        entries, open_frames(clip), tmp_path, VideoEvalSpec(codec="h264", crfs=(24, 32, 40), lpips=True), progress=False
+    )
     rows = list(csv.DictReader((tmp_path / "records.csv").open()))
-    half, full = (sorted((r for r in rows if r["label"] == lb), key=lambda r: int(r["crf"])) for lb in
-                  ("h264-yuv420p-half-bicubic", "h264-yuv420p"))
+    half, full = (
+        sorted((r for r in rows if r["label"] == lb), key=lambda r: int(r["crf"]))
+        for lb in ("h264-yuv420p-half-bicubic", "h264-yuv420p")
+    )
     assert all(0.0 <= float(r["lpips"]) < 1.0 for r in rows)
     # the full-resolution encode spends more bits and looks better (lower LPIPS) at every CRF
     assert all(int(f["bytes"]) > int(h["bytes"]) and float(f["lpips"]) < float(h["lpips"]) for f, h in zip(full, half))

@@ -9,16 +9,16 @@ import av
 import numpy as np
 import pytest
 import torch
+from tests.conftest import smooth_image
 
 from neuralwrap.errors import InputError
 from neuralwrap.io import write_image
 from neuralwrap.io.video import open_frames
 from neuralwrap.sandwich.cli.main import main
-from neuralwrap.sandwich.inference.codec import load_model_file
-from neuralwrap.sandwich.models.proxy import PROXY_CODECS
-from neuralwrap.sandwich.inference.video import decode_video, encode_video, read_video_tag
-from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips, make_clip
 from neuralwrap.sandwich.config import is_video_model, qp_to_quality, quality_to_qp
+from neuralwrap.sandwich.inference.codec import load_model_file
+from neuralwrap.sandwich.inference.video import decode_video, encode_video, read_video_tag
+from neuralwrap.sandwich.models.proxy import PROXY_CODECS
 from neuralwrap.sandwich.training.video import (
     VideoSandwich,
     VideoSandwichObjective,
@@ -26,7 +26,7 @@ from neuralwrap.sandwich.training.video import (
     fit_video_rd_slope,
     video_sandwich_config,
 )
-from tests.conftest import smooth_image
+from neuralwrap.sandwich.training.video_data import ClipDataset, fixed_clips, make_clip
 
 S, T = 32, 3
 
@@ -150,14 +150,43 @@ def test_cli_train_export_encode(photos, tmp_path: Path, capsys) -> None:
     for i, ph in enumerate(photos[:2]):
         write_image(data / f"p{i}.png", ph)
     model = tmp_path / "tiny.safetensors"
-    assert _cli(["video", "train", "--pix-fmt", "gray", "--data", str(data), "--steps", "2", "--batch-size", "1",
-                 "--frames", "2", "--size", "32", "--calib-clips", "1", "--out", str(tmp_path / "run"),
-                 "--export", str(model), "--no-progress"]) == 0
+    assert (
+        _cli(
+            [
+                "video",
+                "train",
+                "--pix-fmt",
+                "gray",
+                "--data",
+                str(data),
+                "--steps",
+                "2",
+                "--batch-size",
+                "1",
+                "--frames",
+                "2",
+                "--size",
+                "32",
+                "--calib-clips",
+                "1",
+                "--out",
+                str(tmp_path / "run"),
+                "--export",
+                str(model),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert model.exists() and (tmp_path / "run" / "summary.json").exists()
     capsys.readouterr()
     clip = _pngs(tmp_path / "clip", photos[1], 3)
-    assert _cli(["video", "encode", str(clip), str(tmp_path / "g.mp4"), "--model", str(model), "--qp", "34",
-                 "--fps", "10"]) == 0
+    assert (
+        _cli(
+            ["video", "encode", str(clip), str(tmp_path / "g.mp4"), "--model", str(model), "--qp", "34", "--fps", "10"]
+        )
+        == 0
+    )
     rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rep["pix_fmt"] == "gray" and rep["cond_quality"] == 32 and rep["frames"] == 3
 
@@ -205,7 +234,11 @@ def test_perceptual_video_objective(clips, calibration) -> None:
     batch = {k: torch.stack([c[k] for c in clips]) for k in ("clip", "flow")}
     mse_loss, mse_logs = VideoSandwichObjective(calibration.slope, (24, 40)).loss_at(model, batch, [30, 30])
     loss, logs = VideoSandwichObjective(calibration.slope, (24, 40), distortion="lpips").loss_at(model, batch, [30, 30])
-    assert logs["lpips"] > 0 and logs["mse"] == pytest.approx(mse_logs["mse"]) and float(loss.detach()) != float(mse_loss.detach())
+    assert (
+        logs["lpips"] > 0
+        and logs["mse"] == pytest.approx(mse_logs["mse"])
+        and float(loss.detach()) != float(mse_loss.detach())
+    )
     loss.backward()
     assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in model.pre.parameters())
     with pytest.raises(InputError):

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from neuralwrap.errors import InputError, UnsupportedOptionError
 from neuralwrap.rd.sweep import (
     RDRecord,
     average_curve,
@@ -19,7 +20,6 @@ from neuralwrap.rd.sweep import (
     summarize,
     write_csv,
 )
-from neuralwrap.errors import InputError, UnsupportedOptionError
 
 QUALITIES = [20, 50, 80]
 

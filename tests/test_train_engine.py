@@ -14,10 +14,9 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _train_helpers import NoisyRegression, make_model, mse_loss  # noqa: E402
-
-from neuralwrap.errors import CheckpointError, InputError  # noqa: E402
-from neuralwrap.train import (  # noqa: E402
+from _train_helpers import NoisyRegression, make_model, mse_loss
+from neuralwrap.errors import CheckpointError, InputError
+from neuralwrap.train import (
     EMA,
     InfiniteSampler,
     TrainConfig,
@@ -48,8 +47,17 @@ def _trained_pair(steps: int = 3) -> tuple[nn.Module, torch.optim.Optimizer]:
 
 
 def _cfg(tmp_path: Path, **kw: object) -> TrainConfig:
-    base = dict(steps=12, batch_size=4, lr=1e-2, device="cpu", log_every=3, ckpt_every=4,
-                out_dir=str(tmp_path), progress=False, tensorboard=False)
+    base = dict(
+        steps=12,
+        batch_size=4,
+        lr=1e-2,
+        device="cpu",
+        log_every=3,
+        ckpt_every=4,
+        out_dir=str(tmp_path),
+        progress=False,
+        tensorboard=False,
+    )
     base.update(kw)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -186,8 +194,14 @@ def test_cuda_without_gpu_is_an_error() -> None:
 def test_training_lowers_loss_and_writes_outputs(tmp_path: Path) -> None:
     calls: list[int] = []
     cfg = _cfg(tmp_path, steps=30, log_every=10, ckpt_every=10, tensorboard=True, ema_decay=0.9, progress=True)
-    trainer = Trainer(make_model(0), mse_loss, NoisyRegression(), cfg, hooks=[lambda t, s: calls.append(s)],
-                      model_config={"name": "toy"})
+    trainer = Trainer(
+        make_model(0),
+        mse_loss,
+        NoisyRegression(),
+        cfg,
+        hooks=[lambda t, s: calls.append(s)],
+        model_config={"name": "toy"},
+    )
     first = mse_loss(make_model(0).eval(), (NoisyRegression().x, NoisyRegression().y), 0)[0].item()
     logs = trainer.fit()
     assert calls == list(range(1, 31))
@@ -207,7 +221,7 @@ class _Interrupt(Exception):
     pass
 
 
-def _interrupt_at(n: int):  # noqa: ANN202
+def _interrupt_at(n: int):
     def hook(trainer: Trainer, step: int) -> None:
         if step == n:
             raise _Interrupt
@@ -235,8 +249,15 @@ def test_interrupt_and_resume_matches_uninterrupted(tmp_path: Path) -> None:
 def test_ddp_two_processes(tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-           str(Path(__file__).parent / "ddp_train_script.py"), str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        str(Path(__file__).parent / "ddp_train_script.py"),
+        str(out),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "ddp_result.json").read_text())

@@ -3,22 +3,31 @@ so that ``finally`` blocks remove temporary outputs on that exit too."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import importlib
 import signal
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
-__all__ = ["one_line_warnings", "terminate_as_interrupt"]
+__all__ = ["load_command", "one_line_warnings", "terminate_as_interrupt"]
 
 
 @contextlib.contextmanager
 def one_line_warnings(prefix: str) -> Iterator[None]:
     """Within the block, print each warning as ``PREFIX: warning: MESSAGE`` on stderr (no file/line noise)."""
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
-             line: str | None = None) -> None:
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
         print(f"{prefix}: warning: {message}", file=sys.stderr)
 
     saved = warnings.showwarning
@@ -36,3 +45,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def terminate_as_interrupt() -> None:
     """Make SIGTERM raise :class:`KeyboardInterrupt` in the main thread (call once, from a console entry point)."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def load_command(table: Mapping[str, str], name: str) -> Callable[[argparse.Namespace], int]:
+    """The function ``table[name]`` names as ``"module:function"``; its module is imported only now, so a
+    command line loads the heavy code of the one command it runs."""
+    module, _, function = table[name].partition(":")
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]

@@ -87,6 +87,7 @@ def require_data(name: str, flag: str = "--data") -> Path:
     found = default_data(name)
     if found is None:
         looked = ", ".join(str(r / name) for r in data_roots())
-        raise InputError(f"no {name} data found (looked in {looked}); pass {flag} or set {DATA_ENV} to a folder "
-                         f"holding {name}/")
+        raise InputError(
+            f"no {name} data found (looked in {looked}); pass {flag} or set {DATA_ENV} to a folder holding {name}/"
+        )
     return found

@@ -19,7 +19,7 @@ W, H = 96, 72
 def backproject(view, step: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """World points, uint8 colours and normals of the static pixels of ``view`` (every ``step`` px)."""
     d = view.depth[::step, ::step]
-    vs, us = np.mgrid[0:view.depth.shape[0]:step, 0:view.depth.shape[1]:step].astype(np.float64) + 0.5
+    vs, us = np.mgrid[0 : view.depth.shape[0] : step, 0 : view.depth.shape[1] : step].astype(np.float64) + 0.5
     ok = (d > 0) & ~view.transient_mask[::step, ::step]
     K = view.K
     cam = np.stack([(us - K[0, 2]) / K[0, 0] * d, (vs - K[1, 2]) / K[1, 1] * d, d], -1)[ok]
@@ -37,11 +37,19 @@ def make_work_dir(root: Path, num_photos: int = 6) -> Path:
     records = []
     for v in scene.views:
         cam = PinholeCamera(W, H, v.K[0, 0], v.K[1, 1], v.K[0, 2], v.K[1, 2], v.R, v.t)
-        out = splat_points(torch.from_numpy(xyz), torch.from_numpy(rgb).float() / 255, cam,
-                           normals=torch.from_numpy(nrm), radius=1)
+        out = splat_points(
+            torch.from_numpy(xyz), torch.from_numpy(rgb).float() / 255, cam, normals=torch.from_numpy(nrm), radius=1
+        )
         color = (out.color.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
-        frame = Frame(f"{v.name}.png", cam, v.image, color, out.depth[0].numpy(),
-                      out.normals.permute(1, 2, 0).numpy(), (v.transient_mask * 15).astype(np.uint8))
+        frame = Frame(
+            f"{v.name}.png",
+            cam,
+            v.image,
+            color,
+            out.depth[0].numpy(),
+            out.normals.permute(1, 2, 0).numpy(),
+            (v.transient_mask * 15).astype(np.uint8),
+        )
         records.append(write_frame(root / "dataset", frame))
     write_index(root / "dataset", records)
     return root

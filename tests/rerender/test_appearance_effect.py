@@ -35,11 +35,29 @@ def tiny_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_short_training_uses_the_code(tiny_work: Path, tmp_path: Path) -> None:
-    cfg = RerenderConfig(width=W, height=H, gen_enc=(8, 16, 16), gen_dec=(16, 16, 16, 8), enc_widths=(8, 16),
-                         disc_widths=(8, 16, 16), disc_scales=2, color_skip=True)
-    tcfg = RerenderTrainConfig(steps_appearance=40, steps_rerender=150, steps_finetune=40, batch_size=2,
-                               holdout=["photo_007"], ema_decay=0.9, log_every=10, ckpt_every=1000,
-                               progress=False, tensorboard=False, seed=0)
+    cfg = RerenderConfig(
+        width=W,
+        height=H,
+        gen_enc=(8, 16, 16),
+        gen_dec=(16, 16, 16, 8),
+        enc_widths=(8, 16),
+        disc_widths=(8, 16, 16),
+        disc_scales=2,
+        color_skip=True,
+    )
+    tcfg = RerenderTrainConfig(
+        steps_appearance=40,
+        steps_rerender=150,
+        steps_finetune=40,
+        batch_size=2,
+        holdout=["photo_007"],
+        ema_decay=0.9,
+        log_every=10,
+        ckpt_every=1000,
+        progress=False,
+        tensorboard=False,
+        seed=0,
+    )
     out = train_rerenderer(tiny_work, tmp_path, cfg, tcfg)
     diag = out["appearance"]
     # measured (seed 0): code_std ≈ 1.2, render_diff ≈ 0.009; the former model (code at the bottleneck only,
@@ -50,7 +68,7 @@ def test_short_training_uses_the_code(tiny_work: Path, tmp_path: Path) -> None:
     assert model.config.code_film and model.config.code_norm
     buf = torch.rand(1, cfg.in_channels, H, W)
     with torch.no_grad():
-            assert float((model(buf, torch.full((1, 8), 1.5)) - model(buf, torch.full((1, 8), -1.5))).abs().mean()) > 1e-3
+        assert float((model(buf, torch.full((1, 8), 1.5)) - model(buf, torch.full((1, 8), -1.5))).abs().mean()) > 1e-3
     assert appearance_diagnostics(model, torch.rand(2, cfg.in_channels, H, W), torch.rand(2, 3, H, W))["code_std"] >= 0
 
 

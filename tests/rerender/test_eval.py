@@ -71,7 +71,7 @@ def test_lab_round_trip():
 
 def test_color_transfer_lowers_error_on_shifted_image():
     ref = _smooth()
-    shifted = (ref * torch.tensor([0.6, 0.9, 0.75])[:, None, None] + torch.tensor([0.05, 0.0, 0.1])[:, None, None])
+    shifted = ref * torch.tensor([0.6, 0.9, 0.75])[:, None, None] + torch.tensor([0.05, 0.0, 0.1])[:, None, None]
     err = ((shifted - ref) ** 2).mean()
     assert ((reinhard_transfer(shifted, ref) - ref) ** 2).mean() < 0.25 * err
     assert ((affine_transfer(shifted, ref) - ref) ** 2).mean() < 1e-4
@@ -86,7 +86,7 @@ def test_color_transfer_baseline_uses_left_half_only():
     valid[:5] = False  # "sky": no points
     a = color_transfer_baseline(point, ref, valid)
     ref2 = ref.clone()
-    ref2[:, :, ref.shape[-1] // 2:] = 0.0  # the right half must not influence the fit
+    ref2[:, :, ref.shape[-1] // 2 :] = 0.0  # the right half must not influence the fit
     torch.testing.assert_close(color_transfer_baseline(point, ref2, valid), a)
     assert half_metrics(a, ref)["psnr"] > half_metrics(point, ref)["psnr"]
 
@@ -98,11 +98,24 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = make_work_dir(tmp_path_factory.mktemp("rr_eval_work"), 5)
     for label, kw in {"full": {}, "noapp": {"use_appearance": False}, "nosem": {"use_semantics": False}}.items():
         torch.manual_seed(0)
-        cfg = RerenderConfig(width=64, height=48, gen_enc=(8, 16), gen_dec=(16, 16, 8), enc_widths=(8, 16),
-                             depth_scale=10.0, notes={"holdout": ["photo_001.png", "photo_003.png"]}, **kw)
-        save_rerenderer(root / "models" / label / "model", Rerenderer(cfg),
-                        extra={"holdout": ["photo_001.png", "photo_003.png"],
-                               "train_names": ["photo_000.png", "photo_002.png", "photo_004.png"]})
+        cfg = RerenderConfig(
+            width=64,
+            height=48,
+            gen_enc=(8, 16),
+            gen_dec=(16, 16, 8),
+            enc_widths=(8, 16),
+            depth_scale=10.0,
+            notes={"holdout": ["photo_001.png", "photo_003.png"]},
+            **kw,
+        )
+        save_rerenderer(
+            root / "models" / label / "model",
+            Rerenderer(cfg),
+            extra={
+                "holdout": ["photo_001.png", "photo_003.png"],
+                "train_names": ["photo_000.png", "photo_002.png", "photo_004.png"],
+            },
+        )
     return root
 
 
@@ -117,8 +130,7 @@ def test_eval_cli_writes_all_outputs(work, tmp_path, capsys):
     s = json.loads((out / "summary.json").read_text())
     assert s["holdout"] == ["photo_001.png", "photo_003.png"] and s["size"] == [64, 48]
     # models with an appearance code are also reported with the code fitted on the left half (default 50 steps)
-    assert list(s["methods"]) == ["point", "color_transfer", "full", "full+fit", "noapp", "nosem",
-                                 "nosem+fit"]
+    assert list(s["methods"]) == ["point", "color_transfer", "full", "full+fit", "noapp", "nosem", "nosem+fit"]
     assert s["fit_code_steps"] == 50
     for v in s["methods"].values():
         assert v["photos"] == 2 and 0 < v["psnr"] < 60 and -1 <= v["ssim"] <= 1 and v["lpips"] >= 0

@@ -18,13 +18,6 @@ from neuralwrap.rerender.checkpoint import (
     save_rerenderer,
     save_scene_bundle,
 )
-from neuralwrap.rerender.scene.inputs import (
-    flip_buffer,
-    frame_input,
-    input_channels,
-    photo_tensor,
-    resize_buffer,
-)
 from neuralwrap.rerender.models.losses import (
     gram_matrix,
     lsgan_d_loss,
@@ -36,6 +29,13 @@ from neuralwrap.rerender.models.networks import (
     MultiScaleDiscriminator,
     RerenderConfig,
     Rerenderer,
+)
+from neuralwrap.rerender.scene.inputs import (
+    flip_buffer,
+    frame_input,
+    input_channels,
+    photo_tensor,
+    resize_buffer,
 )
 
 SMALL = {"width": 32, "height": 24, "gen_enc": (8, 16), "gen_dec": (16, 16, 8), "enc_widths": (8, 8)}
@@ -54,8 +54,15 @@ def _frame(w: int = 40, h: int = 30, people: bool = True) -> Frame:
         classes[10:20, 10:15] = 15
     n = rng.normal(size=(h, w, 3)).astype(np.float32)
     n /= np.linalg.norm(n, axis=-1, keepdims=True)
-    return Frame("a.png", _cam(w, h), rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
-                 rng.integers(0, 256, (h, w, 3), dtype=np.uint8), depth, n, classes)
+    return Frame(
+        "a.png",
+        _cam(w, h),
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        depth,
+        n,
+        classes,
+    )
 
 
 def _model(**kw) -> Rerenderer:
@@ -171,11 +178,16 @@ def test_model_round_trip_and_errors(tmp_path: Path) -> None:
 
 def test_scene_bundle_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    scene = SceneBundle(points=rng.normal(size=(100, 3)).astype(np.float32),
-                        colors=rng.integers(0, 256, (100, 3), dtype=np.uint8),
-                        normals=np.tile(np.float32([0, 0, 1]), (100, 1)), cameras={"a.png": _cam(), "b.png": _cam(20, 10)},
-                        codes={"a.png": np.arange(8, dtype=np.float32)}, depth_scale=2.5, holdout=["b.png"],
-                        highlights={"sunny": "a.png"})
+    scene = SceneBundle(
+        points=rng.normal(size=(100, 3)).astype(np.float32),
+        colors=rng.integers(0, 256, (100, 3), dtype=np.uint8),
+        normals=np.tile(np.float32([0, 0, 1]), (100, 1)),
+        cameras={"a.png": _cam(), "b.png": _cam(20, 10)},
+        codes={"a.png": np.arange(8, dtype=np.float32)},
+        depth_scale=2.5,
+        holdout=["b.png"],
+        highlights={"sunny": "a.png"},
+    )
     save_scene_bundle(tmp_path, scene)
     back = load_scene_bundle(tmp_path / "scene.json")
     assert np.array_equal(back.points, scene.points) and np.array_equal(back.colors, scene.colors)
@@ -219,7 +231,9 @@ def test_code_standardisation_and_legacy_configs() -> None:
     raw = model.encode(photo, buf)
     model.encoder.calibrate(raw.detach())
     codes = model.encode(photo, buf)
-    assert torch.allclose(codes.mean(0), torch.zeros(8), atol=1e-4) and torch.allclose(codes.std(0), torch.ones(8), atol=1e-3)
+    assert torch.allclose(codes.mean(0), torch.zeros(8), atol=1e-4) and torch.allclose(
+        codes.std(0), torch.ones(8), atol=1e-3
+    )
     assert {"encoder.center", "encoder.scale"} <= set(model.state_dict())
     legacy = {k: v for k, v in RerenderConfig(**SMALL).to_dict().items() if k not in ("code_film", "code_norm")}
     old = RerenderConfig.from_dict(legacy)  # files written before the fields existed: the old architecture

@@ -24,6 +24,10 @@ from neuralwrap.rerender import (
     PinholeCamera,
     RerenderDataset,
 )
+from neuralwrap.rerender.checkpoint import save_rerenderer
+from neuralwrap.rerender.cli import main
+from neuralwrap.rerender.demo import pretrained_dir
+from neuralwrap.rerender.models.networks import RerenderConfig, Rerenderer
 from neuralwrap.rerender.render.appearance import (
     AppearanceContext,
     appearance_schedule,
@@ -31,10 +35,16 @@ from neuralwrap.rerender.render.appearance import (
     parse_code,
     resolve_appearance,
 )
-from neuralwrap.rerender.checkpoint import save_rerenderer
-from neuralwrap.rerender.cli import main
-from neuralwrap.rerender.demo import pretrained_dir
-from neuralwrap.rerender.models.networks import RerenderConfig, Rerenderer
+from neuralwrap.rerender.render.frames import (
+    RenderSource,
+    SceneRenderer,
+    appearance_context,
+    contact_sheet,
+    load_point_scene,
+    load_render_source,
+    render_buffer,
+    write_video,
+)
 from neuralwrap.rerender.render.paths import (
     CameraSpline,
     interpolate_cameras,
@@ -43,21 +53,21 @@ from neuralwrap.rerender.render.paths import (
     orbit_path,
     order_keyframes,
 )
-from neuralwrap.rerender.render.frames import (
-    SceneRenderer,
-    appearance_context,
-    contact_sheet,
-    load_point_scene,
-    render_buffer,
-    write_video,
-)
 
 
 # ------------------------------------------------------------------------------------------ fixtures
 def tiny_model(**kw) -> Rerenderer:
     torch.manual_seed(0)
-    cfg = RerenderConfig(width=64, height=48, gen_enc=(8, 16), gen_dec=(16, 16, 8), enc_widths=(8, 16),
-                         disc_widths=(8, 8, 8), depth_scale=10.0, **kw)
+    cfg = RerenderConfig(
+        width=64,
+        height=48,
+        gen_enc=(8, 16),
+        gen_dec=(16, 16, 8),
+        enc_widths=(8, 16),
+        disc_widths=(8, 8, 8),
+        depth_scale=10.0,
+        **kw,
+    )
     return Rerenderer(cfg).eval()
 
 
@@ -157,9 +167,14 @@ def test_parse_codes_and_errors(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"code": list(range(8))}))
     assert parse_code(str(tmp_path / "c.json")).tolist() == list(range(8))
     (tmp_path / "bad.json").write_text("[1, 2]")
-    for bad, msg in [("1,2,3", "expected 8"), ("1,2,3,4,5,6,7,x", "comma-separated"),
-                     ("1,2,3,4,5,6,7,nan", "comma-separated"), ("1,2,3,4,5,6,7,1e999", "finite"), (str(tmp_path / "bad.json"), "expected 8"),
-                     (str(tmp_path / "missing.json"), "not found")]:
+    for bad, msg in [
+        ("1,2,3", "expected 8"),
+        ("1,2,3,4,5,6,7,x", "comma-separated"),
+        ("1,2,3,4,5,6,7,nan", "comma-separated"),
+        ("1,2,3,4,5,6,7,1e999", "finite"),
+        (str(tmp_path / "bad.json"), "expected 8"),
+        (str(tmp_path / "missing.json"), "not found"),
+    ]:
         with pytest.raises(InputError, match=msg):
             parse_code(bad)
     ctx = _ctx()
@@ -183,6 +198,13 @@ def test_interp_endpoints_equal_codes():
         appearance_schedule("interp:sunny", 4, ctx)
     with pytest.raises(InputError, match="';'"):
         appearance_schedule("interp:" + ",".join(["0"] * 16), 4, ctx)
+
+
+def test_work_dir_render_source(work):
+    src = load_render_source(work)
+    assert src.scene.dataset is not None and not src.codes and not src.highlights and src.without_code == ()
+    assert src.default_appearance("photo_002.png") == "photo_002.png"
+    assert src.default_appearance() == next(iter(src.scene.cameras))
 
 
 def test_registered_photo_is_encoded(work, cams):
@@ -217,16 +239,55 @@ def test_video_is_readable_and_even(tmp_path):
 
 def test_render_cli_three_videos(work, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["render", str(work), "--path", "fly", "--appearance", "photo_002", "--frames", "6",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["render", str(work), "--path", "fly", "--appearance", "photo_002", "--frames", "6", "--out", str(out)])
+        == 0
+    )
     assert len(_decode(out / "fly.mp4")) == 6 and len(list((out / "fly").glob("frame_*.png"))) == 6
-    assert main(["render", str(work), "--path", "photo_003", "--appearance", "interp:photo_000,photo_005",
-                 "--frames", "4", "--transients", "keep", "--out", str(out), "--no-frames"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(work),
+                "--path",
+                "photo_003",
+                "--appearance",
+                "interp:photo_000,photo_005",
+                "--frames",
+                "4",
+                "--transients",
+                "keep",
+                "--out",
+                str(out),
+                "--no-frames",
+            ]
+        )
+        == 0
+    )
     dec = _decode(out / "photo_003.mp4")
     assert len(dec) == 4 and dec[0].shape == (48, 64, 3)
     assert not np.array_equal(dec[0], dec[-1])  # the appearance changes at a fixed viewpoint
-    assert main(["render", str(work), "--path", "orbit", "--appearance", "interp:photo_000,photo_005",
-                 "--frames", "5", "--out", str(out), "--name", "both", "--size", "80x60"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(work),
+                "--path",
+                "orbit",
+                "--appearance",
+                "interp:photo_000,photo_005",
+                "--frames",
+                "5",
+                "--out",
+                str(out),
+                "--name",
+                "both",
+                "--size",
+                "80x60",
+            ]
+        )
+        == 0
+    )
     assert _decode(out / "both.mp4")[0].shape == (60, 80, 3) and (out / "both_sheet.png").is_file()
 
 
@@ -255,7 +316,9 @@ def test_render_cli_errors(work, tmp_path, capsys):
 def test_model_without_appearance_renders(work, tmp_path):
     save_rerenderer(tmp_path / "noapp" / "model", tiny_model(use_appearance=False, use_semantics=False))
     scene = load_point_scene(work)
-    r = SceneRenderer(__import__("neuralwrap.rerender.checkpoint", fromlist=["x"]).load_rerenderer(tmp_path / "noapp"), scene)
+    r = SceneRenderer(
+        __import__("neuralwrap.rerender.checkpoint", fromlist=["x"]).load_rerenderer(tmp_path / "noapp"), scene
+    )
     frames = r.render(make_path("fly", scene.cameras, 3, width=W, height=H), None)
     assert len(frames) == 3 and frames[0].shape == (48, 64, 3)
 
@@ -265,18 +328,60 @@ def test_bundle_render_and_demo(work, tmp_path, capsys):
     from neuralwrap.rerender.training import build_scene_bundle
 
     model = tiny_model()
-    bundle = build_scene_bundle(work, model, holdout=["photo_004.png"], max_points=4000, splat_radius=2,
-                                highlights={"sunny": "photo_001.png", "dusk": "photo_003.png"})
+    bundle = build_scene_bundle(
+        work,
+        model,
+        holdout=["photo_004.png"],
+        max_points=4000,
+        splat_radius=2,
+        highlights={"sunny": "photo_001.png", "dusk": "photo_003.png"},
+    )
     save_rerenderer(tmp_path / "b" / "model", model, half=True)
     save_scene_bundle(tmp_path / "b" / "scene", bundle)
+    src = load_render_source(tmp_path / "b", radius=3)
+    assert isinstance(src, RenderSource) and src.scene.dataset is None and src.scene.radius == 3
+    assert src.holdout == src.without_code == ("photo_004.png",) and "photo_004.png" not in src.codes
+    assert set(src.named_codes) == set(src.codes) | {"sunny", "dusk"}
+    assert torch.equal(src.named_codes["dusk"], src.codes["photo_003.png"])
+    assert src.default_appearance() == "photo_001.png" and src.default_appearance("photo_002.png") == "photo_002.png"
     out = tmp_path / "out"
-    assert main(["render", str(tmp_path / "b"), "--path", "photo_004", "--appearance", "interp:sunny,dusk",
-                 "--frames", "3", "--out", str(out), "--no-frames"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(tmp_path / "b"),
+                "--path",
+                "photo_004",
+                "--appearance",
+                "interp:sunny,dusk",
+                "--frames",
+                "3",
+                "--out",
+                str(out),
+                "--no-frames",
+            ]
+        )
+        == 0
+    )
     assert len(_decode(out / "photo_004.mp4")) == 3
     assert main(["render", str(tmp_path / "b"), "--appearance", "photo_004", "--frames", "2", "--out", str(out)]) == 2
     assert "held out" in capsys.readouterr().err
-    assert main(["demo", "--bundle", str(tmp_path / "b"), "--out", str(out / "demo"), "--fly-frames", "5",
-                 "--interp-frames", "3"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--bundle",
+                str(tmp_path / "b"),
+                "--out",
+                str(out / "demo"),
+                "--fly-frames",
+                "5",
+                "--interp-frames",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert len(_decode(out / "demo" / "fly_appearance.mp4")) == 5
     rep = json.loads((out / "demo" / "demo.json").read_text())
     codes = {k: np.asarray(v, np.float32) for k, v in bundle.codes.items()}

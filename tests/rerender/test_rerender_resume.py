@@ -16,9 +16,8 @@ import pytest
 import torch
 from rerender_helpers import make_work_dir
 
-import neuralwrap.rerender.training as rr_training
 from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
-from neuralwrap.rerender.cli import _parser, main
+from neuralwrap.rerender.cli import build_parser, main
 from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     STAGES,
@@ -37,17 +36,35 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfgs(**kw: object) -> tuple[RerenderConfig, RerenderTrainConfig]:
-    cfg = RerenderConfig(width=W, height=H, gen_enc=(8, 16, 16), gen_dec=(16, 16, 16, 8), enc_widths=(8, 16),
-                         disc_widths=(8, 16, 16), disc_scales=2, color_skip=True, code_bias=True)
-    base: dict[str, object] = {"steps_appearance": 4, "steps_rerender": 6, "steps_finetune": 2, "batch_size": 2,
-                               "holdout": ["photo_007"], "log_every": 1, "ckpt_every": 100, "progress": False,
-                               "tensorboard": False}
+    cfg = RerenderConfig(
+        width=W,
+        height=H,
+        gen_enc=(8, 16, 16),
+        gen_dec=(16, 16, 16, 8),
+        enc_widths=(8, 16),
+        disc_widths=(8, 16, 16),
+        disc_scales=2,
+        color_skip=True,
+        code_bias=True,
+    )
+    base: dict[str, object] = {
+        "steps_appearance": 4,
+        "steps_rerender": 6,
+        "steps_finetune": 2,
+        "batch_size": 2,
+        "holdout": ["photo_007"],
+        "log_every": 1,
+        "ckpt_every": 100,
+        "progress": False,
+        "tensorboard": False,
+    }
     base.update(kw)
     return cfg, RerenderTrainConfig(**base)  # type: ignore[arg-type]
 
 
-def test_budget_cut_stage_is_resumed_by_the_same_call(work_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_budget_cut_stage_is_resumed_by_the_same_call(
+    work_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The clock jumps past the budget after stage-2 step 2: stage 2 stops with a checkpoint, is not done, stage 3
     does not start; the same call again resumes stage 2 at step 2, runs stage 3, and ends with the weights of an
     uninterrupted run."""
@@ -97,9 +114,31 @@ def test_budget_includes_setup_and_stops_within_a_step(work_dir: Path, tmp_path:
 
 
 def _cli_train(work: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "neuralwrap.rerender.cli", "train", str(work), "--out", str(out), "--steps", "2",
-            "40", "2", "--size", "48x36", "--batch-size", "1", "--fit-codes", "0", "--holdout", "photo_007",
-            "--ckpt-every", "1000", "--ckpt-minutes", "0.01"]
+    return [
+        sys.executable,
+        "-m",
+        "neuralwrap.rerender.cli",
+        "train",
+        str(work),
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "40",
+        "2",
+        "--size",
+        "48x36",
+        "--batch-size",
+        "1",
+        "--fit-codes",
+        "0",
+        "--holdout",
+        "photo_007",
+        "--ckpt-every",
+        "1000",
+        "--ckpt-minutes",
+        "0.01",
+    ]
 
 
 def test_sigkill_after_a_wall_clock_checkpoint_resumes(work_dir: Path, tmp_path: Path) -> None:
@@ -129,25 +168,27 @@ def test_sigkill_after_a_wall_clock_checkpoint_resumes(work_dir: Path, tmp_path:
     assert load_scene_bundle(out).holdout == ["photo_007.png"]
 
 
-def test_ctrl_c_prints_one_line_and_exits_130(work_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_ctrl_c_prints_one_line_and_exits_130(
+    work_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def interrupted(*args: object, **kw: object) -> None:
         (tmp_path / "m" / STAGES[1]).mkdir(parents=True, exist_ok=True)
         (tmp_path / "m" / STAGES[1] / "ckpt_00000003.json").write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rr_training, "train_rerenderer", interrupted)
+    monkeypatch.setattr("neuralwrap.rerender.commands.train_rerenderer", interrupted)
     assert main(["train", str(work_dir), "--out", str(tmp_path / "m")]) == 130
     err = capsys.readouterr().err.strip()
-    assert err == (f"rerender train: interrupted; checkpoint saved in {tmp_path / 'm'} "
-                   "(re-run the same command to resume)")
-    monkeypatch.setattr("neuralwrap.rerender.cli._eval", interrupted)
+    assert err == (
+        f"rerender train: interrupted; checkpoint saved in {tmp_path / 'm'} (re-run the same command to resume)"
+    )
+    monkeypatch.setattr("neuralwrap.rerender.commands.eval_command", interrupted)
     assert main(["eval", str(work_dir), "--model", "x", "--out", str(tmp_path / "e")]) == 130
     assert capsys.readouterr().err.strip() == "rerender: interrupted"
 
 
 def test_help_is_current_and_complete() -> None:
-    parser = _parser()
+    parser = build_parser()
     assert "not implemented" not in parser.format_help()
     subs = next(a for a in parser._actions if a.choices and isinstance(a.choices, dict)).choices
     assert set(subs) == {"capture", "train", "render", "eval", "demo"}

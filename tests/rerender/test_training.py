@@ -29,9 +29,9 @@ from neuralwrap.rerender.cli import main
 from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
-    _encoder_view,
     build_scene_bundle,
     color_jitter,
+    encoder_view,
     train_rerenderer,
 )
 
@@ -44,10 +44,28 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfgs(**kw) -> tuple[RerenderConfig, RerenderTrainConfig]:
-    cfg = RerenderConfig(width=W, height=H, gen_enc=(8, 16, 16), gen_dec=(16, 16, 16, 8), enc_widths=(8, 16),
-                         disc_widths=(8, 16, 16), disc_scales=2, color_skip=True, code_bias=True)
-    base = {"steps_appearance": 4, "steps_rerender": 4, "steps_finetune": 2, "batch_size": 2, "holdout": ["photo_007"],
-            "log_every": 1, "ckpt_every": 2, "progress": False, "tensorboard": False}
+    cfg = RerenderConfig(
+        width=W,
+        height=H,
+        gen_enc=(8, 16, 16),
+        gen_dec=(16, 16, 16, 8),
+        enc_widths=(8, 16),
+        disc_widths=(8, 16, 16),
+        disc_scales=2,
+        color_skip=True,
+        code_bias=True,
+    )
+    base = {
+        "steps_appearance": 4,
+        "steps_rerender": 4,
+        "steps_finetune": 2,
+        "batch_size": 2,
+        "holdout": ["photo_007"],
+        "log_every": 1,
+        "ckpt_every": 2,
+        "progress": False,
+        "tensorboard": False,
+    }
     base.update(kw)
     return cfg, RerenderTrainConfig(**base)
 
@@ -59,7 +77,9 @@ def test_training_runs_and_exports(work_dir: Path, tmp_path: Path) -> None:
     assert out["holdout"] == ["photo_007.png"] and "photo_007.png" not in out["train_names"]
     model = load_rerenderer(tmp_path)
     assert model.config.depth_scale > 0 and model.config.width == W
-    scene = build_scene_bundle(work_dir, model, holdout=["photo_007"], max_points=500, highlights={"a": "photo_001.png"})
+    scene = build_scene_bundle(
+        work_dir, model, holdout=["photo_007"], max_points=500, highlights={"a": "photo_001.png"}
+    )
     save_scene_bundle(tmp_path / "scene", scene)
     back = load_scene_bundle(tmp_path)
     assert back.points.shape == (500, 3) and back.colors.dtype == np.uint8 and back.normals is not None
@@ -76,8 +96,16 @@ def _csv(path: Path) -> dict[str, list[float]]:
 
 def test_each_stage_lowers_its_loss(work_dir: Path, tmp_path: Path) -> None:
     # whole training set per step, no flips, no GAN term: a fixed objective per stage
-    cfg, tcfg = _cfgs(steps_appearance=16, steps_rerender=16, steps_finetune=12, lr=1e-3, lr_appearance=3e-3,
-                      batch_size=7, flip=False, w_gan=0.0)
+    cfg, tcfg = _cfgs(
+        steps_appearance=16,
+        steps_rerender=16,
+        steps_finetune=12,
+        lr=1e-3,
+        lr_appearance=3e-3,
+        batch_size=7,
+        flip=False,
+        w_gan=0.0,
+    )
     train_rerenderer(work_dir, tmp_path, cfg, tcfg)
     s1 = _csv(tmp_path / "stage1_appearance" / "train_log.csv")["loss"]
     assert np.mean(s1[-4:]) < np.mean(s1[:4])
@@ -95,6 +123,7 @@ def _stop_in(stage: str, at: int):
     def hook(trainer, step: int) -> None:
         if trainer.out_dir.name == stage and step == at:
             raise _Stop
+
     return hook
 
 
@@ -165,12 +194,12 @@ def test_encoder_view_is_whole_or_one_half() -> None:
     """The encoder sees the whole batch at p=0 and always the left or the right half (of photo and buffer
     alike) at p=1, both sides occurring."""
     photo, buf = torch.rand(2, 3, 8, 10), torch.rand(2, 9, 8, 10)
-    p0, b0 = _encoder_view(photo, buf, 0.0)
+    p0, b0 = encoder_view(photo, buf, 0.0)
     assert p0 is photo and b0 is buf
     torch.manual_seed(0)
     sides = set()
     for _ in range(20):
-        p1, b1 = _encoder_view(photo, buf, 1.0)
+        p1, b1 = encoder_view(photo, buf, 1.0)
         assert p1.shape[-1] == b1.shape[-1] == 5
         side = "left" if torch.equal(p1, photo[..., :5]) else "right"
         assert torch.equal(p1, photo[..., :5] if side == "left" else photo[..., 5:])
@@ -180,8 +209,9 @@ def test_encoder_view_is_whole_or_one_half() -> None:
 
 
 def test_training_with_color_jitter(work_dir: Path, tmp_path: Path) -> None:
-    out = train_rerenderer(work_dir, tmp_path, *_cfgs(steps_rerender=2, steps_finetune=2, color_jitter=1.0,
-                                                      code_from_half=1.0))
+    out = train_rerenderer(
+        work_dir, tmp_path, *_cfgs(steps_rerender=2, steps_finetune=2, color_jitter=1.0, code_from_half=1.0)
+    )
     train_cfg = json.loads((tmp_path / "config.json").read_text())["train"]
     assert train_cfg["color_jitter"] == 1.0 and train_cfg["code_from_half"] == 1.0
     assert all(np.isfinite(v) for rec in out["stages"].values() for v in rec["logs"].values())
@@ -196,14 +226,44 @@ def test_color_jitter_dropped_without_appearance_code(work_dir: Path, tmp_path: 
 
 def test_cli_train(work_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
-    code = main(["train", str(work_dir), "--out", str(out), "--steps", "2", "2", "1", "--size", "64x48",
-                 "--batch-size", "2", "--crop", "48x36", "--vgg-downsample", "2", "--holdout", "photo_006.png", "photo_007",
-                 "--fit-codes", "3", "--color-jitter", "0.5", "--code-from-half", "0.5"])
+    code = main(
+        [
+            "train",
+            str(work_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "2",
+            "1",
+            "--size",
+            "64x48",
+            "--batch-size",
+            "2",
+            "--crop",
+            "48x36",
+            "--vgg-downsample",
+            "2",
+            "--holdout",
+            "photo_006.png",
+            "photo_007",
+            "--fit-codes",
+            "3",
+            "--color-jitter",
+            "0.5",
+            "--code-from-half",
+            "0.5",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "stage2_rerender: 2/2 steps" in text and "photo_006.png" in text
     model, scene = load_rerenderer(out), load_scene_bundle(out)
-    assert model.config.size == (64, 48) and model.config.color_skip and scene.holdout == ["photo_006.png", "photo_007.png"]
+    assert (
+        model.config.size == (64, 48)
+        and model.config.color_skip
+        and scene.holdout == ["photo_006.png", "photo_007.png"]
+    )
     assert len(scene.codes) == 6 and scene.depth_scale == model.config.depth_scale
     assert scene.meta["code_fit_steps"] == 3
     train_cfg = json.loads((out / "config.json").read_text())["train"]
@@ -239,11 +299,21 @@ def test_ddp_two_processes(work_dir: Path, tmp_path: Path) -> None:
         "    diff = max(float((g - mine).abs().max()) for g in got)\n"
         "    json.dump({'world': dist.get_world_size(), 'diff': diff, 'stages': list(out['stages'])},\n"
         "              open(sys.argv[3], 'w'))\n"
-        "cleanup(sync=True)\n")
+        "cleanup(sync=True)\n"
+    )
     result = tmp_path / "result.json"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", str(script),
-           str(work_dir), str(tmp_path / "out"), str(result)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        str(script),
+        str(work_dir),
+        str(tmp_path / "out"),
+        str(result),
+    ]
     proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(result.read_text())
@@ -257,9 +327,31 @@ def test_cli_train_under_torchrun(work_dir: Path, tmp_path: Path) -> None:
     scene bundle and the report."""
     out = tmp_path / "m"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", "-m",
-           "neuralwrap.rerender.cli", "train", str(work_dir), "--out", str(out), "--steps", "1", "2", "1",
-           "--size", "48x36", "--batch-size", "1", "--vgg-downsample", "1", "--fit-codes", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        "-m",
+        "neuralwrap.rerender.cli",
+        "train",
+        str(work_dir),
+        "--out",
+        str(out),
+        "--steps",
+        "1",
+        "2",
+        "1",
+        "--size",
+        "48x36",
+        "--batch-size",
+        "1",
+        "--vgg-downsample",
+        "1",
+        "--fit-codes",
+        "0",
+    ]
     proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("model: ") == 1, proc.stdout

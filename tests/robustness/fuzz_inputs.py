@@ -18,8 +18,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-__all__ = ["FLIPS", "MUST_FAIL", "Corruption", "assert_clean", "assert_error_line", "assert_refused",
-           "corrupt_one_frame", "run_cli", "snapshot"]
+__all__ = [
+    "FLIPS",
+    "MUST_FAIL",
+    "Corruption",
+    "assert_clean",
+    "assert_error_line",
+    "assert_refused",
+    "corrupt_one_frame",
+    "run_cli",
+    "snapshot",
+]
 
 #: the one-line error every command prints last (``sandwich decode: error: …``, ``rerender: error: …``)
 ERROR_LINE = re.compile(r"^(sandwich( [a-z]+){1,2}|rerender): error: \S.*$")
@@ -98,8 +107,9 @@ def snapshot(*paths: Path) -> dict[str, str]:
     return out
 
 
-def run_cli(main: Callable[[Sequence[str]], int], argv: Sequence[str],
-            capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def run_cli(
+    main: Callable[[Sequence[str]], int], argv: Sequence[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     """Run a CLI in-process: ``(exit code, stderr)``; an argparse exit counts as its code."""
     capsys.readouterr()
     try:
@@ -126,8 +136,13 @@ def assert_error_line(err: str) -> str:
     return lines[-1]
 
 
-def assert_refused(main: Callable[[Sequence[str]], int], argv: Sequence[str], capsys: pytest.CaptureFixture[str],
-                   inputs: Sequence[Path], out_dir: Path) -> str:
+def assert_refused(
+    main: Callable[[Sequence[str]], int],
+    argv: Sequence[str],
+    capsys: pytest.CaptureFixture[str],
+    inputs: Sequence[Path],
+    out_dir: Path,
+) -> str:
     """Run ``argv`` and check the refusal contract (see the module doc); returns the error line."""
     before = snapshot(*inputs)
     rc, err = run_cli(main, argv, capsys)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 from fuzz_inputs import MUST_FAIL, assert_error_line, snapshot
 
+from conftest import smooth_image
 from neuralwrap.io.images import write_image
 from neuralwrap.sandwich.inference.codec import load_pretrained
 

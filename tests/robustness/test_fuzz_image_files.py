@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 from fuzz_inputs import FLIPS, MUST_FAIL, Corruption, assert_clean, assert_error_line, assert_refused, run_cli, snapshot
 
+from conftest import smooth_image
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import read_image, write_image
 from neuralwrap.sandwich.cli.main import main
@@ -61,16 +61,18 @@ CASES = [("decode", n) for n in CODED] + [("encode", n) for n in SOURCES]
 
 @pytest.mark.parametrize("corruption", MUST_FAIL, ids=str)
 @pytest.mark.parametrize(("command", "name"), CASES)
-def test_damaged_file_is_refused(command: str, name: str, corruption: Corruption, pristine: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_file_is_refused(
+    command: str, name: str, corruption: Corruption, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad, src, out = _damaged(pristine, name, corruption, tmp_path)
     assert_refused(main, _argv(command, bad, out), capsys, [src], out)
 
 
 @pytest.mark.parametrize("corruption", FLIPS, ids=str)
 @pytest.mark.parametrize(("command", "name"), CASES)
-def test_bit_flips_decode_whole_or_are_refused(command: str, name: str, corruption: Corruption, pristine: Path,
-                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bit_flips_decode_whole_or_are_refused(
+    command: str, name: str, corruption: Corruption, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad, src, out = _damaged(pristine, name, corruption, tmp_path)
     before = snapshot(src)
     argv = _argv(command, bad, out)
@@ -85,19 +87,29 @@ def test_bit_flips_decode_whole_or_are_refused(command: str, name: str, corrupti
     assert decoded.shape == (SIZE, SIZE, 3), f"{corruption} of {name} decoded to {decoded.shape}"
 
 
-@pytest.mark.parametrize(("command", "name", "content", "output"), [
-    ("decode", "png-as.jpg", "photo.png", "x.png"),  # a PNG is not a coded file, whatever its name
-    ("decode", "text.jpg", None, "x.png"),
-    ("decode", "sandwich.jpg", "sandwich.jpg", "x.jpg"),  # decode writes lossless formats only
-    ("decode", "sandwich.jpg", "sandwich.jpg", "x.avif"),
-    ("decode", "sandwich.jpg", "sandwich.jpg", "x"),
-    ("encode", "text.png", None, "x.jpg"),
-    ("encode", "photo.png", "photo.png", "x.png"),  # a jpeg model writes .jpg
-    ("encode", "photo.png", "photo.png", "x.avif"),
-    ("encode", "photo.png", "photo.png", "x.txt"),
-])
-def test_wrong_extensions_are_refused(command: str, name: str, content: str | None, output: str, pristine: Path,
-                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "name", "content", "output"),
+    [
+        ("decode", "png-as.jpg", "photo.png", "x.png"),  # a PNG is not a coded file, whatever its name
+        ("decode", "text.jpg", None, "x.png"),
+        ("decode", "sandwich.jpg", "sandwich.jpg", "x.jpg"),  # decode writes lossless formats only
+        ("decode", "sandwich.jpg", "sandwich.jpg", "x.avif"),
+        ("decode", "sandwich.jpg", "sandwich.jpg", "x"),
+        ("encode", "text.png", None, "x.jpg"),
+        ("encode", "photo.png", "photo.png", "x.png"),  # a jpeg model writes .jpg
+        ("encode", "photo.png", "photo.png", "x.avif"),
+        ("encode", "photo.png", "photo.png", "x.txt"),
+    ],
+)
+def test_wrong_extensions_are_refused(
+    command: str,
+    name: str,
+    content: str | None,
+    output: str,
+    pristine: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     out.mkdir()
@@ -110,12 +122,22 @@ def test_wrong_extensions_are_refused(command: str, name: str, content: str | No
 
 
 @pytest.mark.parametrize("force", [False, True])
-@pytest.mark.parametrize(("command", "name", "content"), [
-    ("encode", "plain.jpg", "plain.jpg"),
-    ("decode", "coded.png", "sandwich.jpg"),  # a sandwich JPEG under a .png name: decodable, output == input
-])
-def test_output_may_never_be_an_input(command: str, name: str, content: str, force: bool, pristine: Path,
-                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "name", "content"),
+    [
+        ("encode", "plain.jpg", "plain.jpg"),
+        ("decode", "coded.png", "sandwich.jpg"),  # a sandwich JPEG under a .png name: decodable, output == input
+    ],
+)
+def test_output_may_never_be_an_input(
+    command: str,
+    name: str,
+    content: str,
+    force: bool,
+    pristine: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     out.mkdir()
@@ -138,13 +160,15 @@ def test_random_bytes_under_every_name(tmp_path: Path, capsys: pytest.CaptureFix
         bad = src / f"noise{suffix}"
         bad.write_bytes(rng.integers(0, 256, int(rng.integers(1, 4096)), dtype=np.uint8).tobytes())
         assert_refused(main, ["decode", str(bad), str(out / "x.png")], capsys, [src], out)
-        assert_refused(main, ["encode", str(bad), str(out / "x.jpg"), "--model", MODEL, "--quality", "30"], capsys,
-                       [src], out)
+        assert_refused(
+            main, ["encode", str(bad), str(out / "x.jpg"), "--model", MODEL, "--quality", "30"], capsys, [src], out
+        )
 
 
 @pytest.mark.parametrize("case", ["empty-folder", "truncated-png", "text-png", "missing-folder"])
-def test_eval_on_unusable_images_is_refused(case: str, pristine: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_on_unusable_images_is_refused(
+    case: str, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``sandwich eval --data`` with no usable test images: refused before any report is written."""
     src, out = tmp_path / "in", tmp_path / "out"
     data = src / "images"

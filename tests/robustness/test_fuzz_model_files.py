@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import safetensors.torch
 import torch
-from conftest import smooth_image
 from fuzz_inputs import assert_refused
 
+from conftest import smooth_image
 from neuralwrap.io.images import write_image
 from neuralwrap.io.video import open_frames
 from neuralwrap.sandwich.cli.main import main
@@ -33,6 +33,7 @@ Tensors = dict[str, torch.Tensor]
 
 def _cfg(**fields: Any) -> Callable[[Meta, Tensors], None]:
     """Set ``config.sandwich`` fields (dotted names reach into ``pre`` / ``post``)."""
+
     def edit(meta: Meta, tensors: Tensors) -> None:
         for key, value in fields.items():
             node = meta["config"]["sandwich"]
@@ -40,17 +41,20 @@ def _cfg(**fields: Any) -> Callable[[Meta, Tensors], None]:
             for part in path:
                 node = node[part]
             node[last] = value
+
     return edit
 
 
 def _meta(key: str, value: Any) -> Callable[[Meta, Tensors], None]:
     def edit(meta: Meta, tensors: Tensors) -> None:
         meta[key] = value
+
     return edit
 
 
 def _tensor(fn: Callable[[torch.Tensor], torch.Tensor | None]) -> Callable[[Meta, Tensors], None]:
     """Replace (or, when ``fn`` returns None, drop) the first 3x3 convolution weight."""
+
     def edit(meta: Meta, tensors: Tensors) -> None:
         key = next(k for k in sorted(tensors) if tensors[k].ndim == 4 and tensors[k].shape[-1] == 3)
         new = fn(tensors[key].clone())
@@ -58,6 +62,7 @@ def _tensor(fn: Callable[[torch.Tensor], torch.Tensor | None]) -> Callable[[Meta
             del tensors[key]
         else:
             tensors[key] = new
+
     return edit
 
 
@@ -162,25 +167,68 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 COMMANDS: dict[str, Callable[[Path, Path, Path], list[str]]] = {
-    "encode --model-file": lambda src, model, out: ["encode", src / "photo.png", out / "x.jpg", "--model-file", model,
-                                                    "--quality", "30"],
-    "encode --model": lambda src, model, out: ["encode", src / "photo.png", out / "x.jpg", "--model", model,
-                                               "--quality", "30"],
-    "decode --model-file": lambda src, model, out: ["decode", src / "sandwich.jpg", out / "x.png",
-                                                    "--model-file", model],
-    "eval --model": lambda src, model, out: ["eval", "--model", model, "--data", src / "kodak", "--qualities", "30",
-                                             "--out", out / "eval"],
-    "video encode --model": lambda src, model, out: ["video", "encode", src / "clip", out / "x.mp4", "--model", model,
-                                                     "--cond-quality", "30"],
-    "video decode --model-file": lambda src, model, out: ["video", "decode", src / "sandwich.mp4", out / "frames",
-                                                          "--model-file", model],
+    "encode --model-file": lambda src, model, out: [
+        "encode",
+        src / "photo.png",
+        out / "x.jpg",
+        "--model-file",
+        model,
+        "--quality",
+        "30",
+    ],
+    "encode --model": lambda src, model, out: [
+        "encode",
+        src / "photo.png",
+        out / "x.jpg",
+        "--model",
+        model,
+        "--quality",
+        "30",
+    ],
+    "decode --model-file": lambda src, model, out: [
+        "decode",
+        src / "sandwich.jpg",
+        out / "x.png",
+        "--model-file",
+        model,
+    ],
+    "eval --model": lambda src, model, out: [
+        "eval",
+        "--model",
+        model,
+        "--data",
+        src / "kodak",
+        "--qualities",
+        "30",
+        "--out",
+        out / "eval",
+    ],
+    "video encode --model": lambda src, model, out: [
+        "video",
+        "encode",
+        src / "clip",
+        out / "x.mp4",
+        "--model",
+        model,
+        "--cond-quality",
+        "30",
+    ],
+    "video decode --model-file": lambda src, model, out: [
+        "video",
+        "decode",
+        src / "sandwich.mp4",
+        out / "frames",
+        "--model-file",
+        model,
+    ],
 }
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("case", [*EDITS, *FILE_DAMAGE])
-def test_crafted_model_is_refused(case: str, command: str, pristine: Path, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_crafted_model_is_refused(
+    case: str, command: str, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     shutil.copytree(pristine, src)
     out.mkdir()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 from fuzz_inputs import MUST_FAIL, Corruption, assert_refused
 
 import neuralwrap.rerender
+from conftest import smooth_image
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import write_image
 from neuralwrap.rerender.cli import main
@@ -62,8 +62,14 @@ def _empty_files(d: Path) -> None:
 
 
 FOLDERS: dict[str, Callable[[Path], None]] = {
-    "empty": lambda d: None, "not-photos": _not_photos, "noise": _noise, "copies-of-one-photo": _copies,
-    "two-photos": _two, "truncated-jpeg": _truncated, "tiny": _tiny, "empty-files": _empty_files,
+    "empty": lambda d: None,
+    "not-photos": _not_photos,
+    "noise": _noise,
+    "copies-of-one-photo": _copies,
+    "two-photos": _two,
+    "truncated-jpeg": _truncated,
+    "tiny": _tiny,
+    "empty-files": _empty_files,
 }
 
 
@@ -85,8 +91,9 @@ def _bundle(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("corruption", MUST_FAIL[:4], ids=str)
 @pytest.mark.parametrize("file", ["scene.safetensors", "model.safetensors", "scene.json", "model.json"])
-def test_render_of_damaged_bundle_is_refused(file: str, corruption: Corruption, tmp_path: Path,
-                                             capfd: pytest.CaptureFixture[str]) -> None:
+def test_render_of_damaged_bundle_is_refused(
+    file: str, corruption: Corruption, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     bundle = _bundle(tmp_path)
     (bundle / file).write_bytes(corruption((bundle / file).read_bytes()))
     out = tmp_path / "out"
@@ -127,12 +134,15 @@ def _work_dir(tmp_path: Path, kind: str) -> Path:
 
 @pytest.mark.parametrize("kind", ["empty", "bogus"])
 @pytest.mark.parametrize("command", ["render", "eval", "train"])
-def test_view_commands_on_unusable_work_dir(command: str, kind: str, tmp_path: Path,
-                                            capfd: pytest.CaptureFixture[str]) -> None:
+def test_view_commands_on_unusable_work_dir(
+    command: str, kind: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     work = _work_dir(tmp_path, kind)
     out = tmp_path / "out"
     out.mkdir()
-    argv = {"render": ["render", work, "--out", out / "r", "--frames", "2"],
-            "eval": ["eval", work, "--model", work, "--out", out / "e"],
-            "train": ["train", work, "--out", out / "t", "--steps", "1", "1", "1"]}[command]
+    argv = {
+        "render": ["render", work, "--out", out / "r", "--frames", "2"],
+        "eval": ["eval", work, "--model", work, "--out", out / "e"],
+        "train": ["train", work, "--out", out / "t", "--steps", "1", "1", "1"],
+    }[command]
     assert_refused(main, argv, capfd, [work], out)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import smooth_image
 from fuzz_inputs import (
     FLIPS,
     MUST_FAIL,
@@ -22,6 +21,7 @@ from fuzz_inputs import (
     snapshot,
 )
 
+from conftest import smooth_image
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import write_image
 from neuralwrap.io.video import open_frames
@@ -37,7 +37,7 @@ MODEL = "jpeg420-postonly"
 
 def _pan() -> list[np.ndarray]:
     big = smooth_image(H, W + 4 * N, seed=11)
-    return [np.ascontiguousarray(big[:, 4 * i:4 * i + W]) for i in range(N)]
+    return [np.ascontiguousarray(big[:, 4 * i : 4 * i + W]) for i in range(N)]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,15 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for i, frame in enumerate(_pan()):
         write_image(d / "frames" / f"f{i:03d}.png", frame)
     (d / "plain.mp4").write_bytes(get_codec("h264").encode(_pan(), crf=30))
-    encode_video(load_pretrained(MODEL), open_frames(d / "frames", fps=12), d / "sandwich.mp4", codec="hevc", crf=30,
-                 cond_quality=50, progress=False)
+    encode_video(
+        load_pretrained(MODEL),
+        open_frames(d / "frames", fps=12),
+        d / "sandwich.mp4",
+        codec="hevc",
+        crf=30,
+        cond_quality=50,
+        progress=False,
+    )
     return d
 
 
@@ -73,16 +80,18 @@ CLIPS = [("decode", "sandwich.mp4"), ("encode", "plain.mp4")]
 
 @pytest.mark.parametrize("corruption", MUST_FAIL, ids=str)
 @pytest.mark.parametrize(("command", "name"), CLIPS)
-def test_damaged_clip_is_refused(command: str, name: str, corruption: Corruption, pristine: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_clip_is_refused(
+    command: str, name: str, corruption: Corruption, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clip, src, out = _case(pristine, name, corruption((pristine / name).read_bytes()), tmp_path)
     assert_refused(main, _argv(command, clip, out), capsys, [src], out)
 
 
 @pytest.mark.parametrize("corruption", FLIPS, ids=str)
 @pytest.mark.parametrize(("command", "name"), CLIPS)
-def test_bit_flipped_clip_codes_whole_or_is_refused(command: str, name: str, corruption: Corruption, pristine: Path,
-                                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bit_flipped_clip_codes_whole_or_is_refused(
+    command: str, name: str, corruption: Corruption, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clip, src, out = _case(pristine, name, corruption((pristine / name).read_bytes()), tmp_path)
     before = snapshot(src)
     rc, err = run_cli(main, _argv(command, clip, out), capsys)
@@ -97,8 +106,9 @@ def test_bit_flipped_clip_codes_whole_or_is_refused(command: str, name: str, cor
 
 
 @pytest.mark.parametrize(("command", "name"), CLIPS)
-def test_lost_frame_is_named(command: str, name: str, pristine: Path, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_lost_frame_is_named(
+    command: str, name: str, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 18: a frame the decoder drops is an error naming its index, never a silent 7 of 8 frames."""
     data, lost = corrupt_one_frame((pristine / name).read_bytes())
     clip, src, out = _case(pristine, name, data, tmp_path)
@@ -121,8 +131,9 @@ def test_skip_corrupt_decodes_the_rest(pristine: Path, tmp_path: Path, capsys: p
 
 
 @pytest.mark.parametrize("case", ["empty-folder", "text-frame", "truncated-png", "mixed-sizes", "text.mp4", "png.mp4"])
-def test_bad_source_clip_is_refused(case: str, pristine: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_source_clip_is_refused(
+    case: str, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``sandwich video encode`` of unusable sources: no frames, unreadable frames, files that are no video."""
     src, out = tmp_path / "in", tmp_path / "out"
     shutil.copytree(pristine / "frames", src / "frames")
@@ -144,12 +155,19 @@ def test_bad_source_clip_is_refused(case: str, pristine: Path, tmp_path: Path,
     assert_refused(main, _argv("encode", clip, out), capsys, [src], out)
 
 
-@pytest.mark.parametrize(("command", "output"), [
-    ("encode", "x.avi"), ("encode", "x.png"), ("encode", "frames"),  # video encode writes .mp4 only
-    ("decode", "x.avi"), ("decode", "x.jpg"),  # decode writes a PNG folder or an .mp4
-])
-def test_wrong_output_extension_is_refused(command: str, output: str, pristine: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [
+        ("encode", "x.avi"),
+        ("encode", "x.png"),
+        ("encode", "frames"),  # video encode writes .mp4 only
+        ("decode", "x.avi"),
+        ("decode", "x.jpg"),  # decode writes a PNG folder or an .mp4
+    ],
+)
+def test_wrong_output_extension_is_refused(
+    command: str, output: str, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     name = "sandwich.mp4" if command == "decode" else "plain.mp4"
     clip, src, out = _case(pristine, name, (pristine / name).read_bytes(), tmp_path)
     argv = _argv(command, clip, out)
@@ -159,8 +177,9 @@ def test_wrong_output_extension_is_refused(command: str, output: str, pristine: 
 
 @pytest.mark.parametrize("force", [False, True])
 @pytest.mark.parametrize(("command", "name"), CLIPS)
-def test_output_may_never_be_the_input(command: str, name: str, force: bool, pristine: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_may_never_be_the_input(
+    command: str, name: str, force: bool, pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clip, src, out = _case(pristine, name, (pristine / name).read_bytes(), tmp_path)
     argv = _argv(command, clip, out)
     argv[3] = str(clip)

@@ -11,29 +11,34 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sandwich_helpers import TINY, make_photo_folder, textured_image
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.sandwich.apps.registry import APP_MODULES, AppSpec, get_app, list_apps, register_app
+from neuralwrap.sandwich.config import SandwichConfig
+from neuralwrap.sandwich.evaluation.image import evaluate_app
 from neuralwrap.sandwich.inference.codec import (
     SandwichCodec,
     load_model_file,
     load_pretrained,
     save_model_file,
 )
-from neuralwrap.sandwich.config import SandwichConfig
-from neuralwrap.sandwich.evaluation.image import evaluate_app
+from neuralwrap.sandwich.inference.zoo import PRETRAINED_DIR, ZOO
 from neuralwrap.sandwich.losses import DISTORTIONS, get_distortion, register_distortion
 from neuralwrap.sandwich.models.image import Processor, Sandwich
 from neuralwrap.sandwich.training.image import SandwichTrainConfig, train_sandwich
-from neuralwrap.sandwich.inference.zoo import PRETRAINED_DIR, ZOO
 from neuralwrap.train import TrainConfig
+from sandwich_helpers import TINY, make_photo_folder, textured_image
 
 
 def _dummy_app(name: str, **kw) -> AppSpec:
-    base = {"name": name, "summary": "test", "config": SandwichConfig(pre=TINY, post=TINY),
-            "train_data": lambda cfg, seed: None, "eval_data": lambda d: []}
+    base = {
+        "name": name,
+        "summary": "test",
+        "config": SandwichConfig(pre=TINY, post=TINY),
+        "train_data": lambda cfg, seed: None,
+        "eval_data": lambda d: [],
+    }
     return AppSpec(**{**base, **kw})
 
 
@@ -42,7 +47,14 @@ def _dummy_app(name: str, **kw) -> AppSpec:
 
 def test_builtin_apps_registered() -> None:
     apps = list_apps()
-    for name in ("rgb-over-gray", "lowres-2x", "lowres-2x-444", "rgb-over-gray-heif", "lowres-2x-heif", "lowres-2x-444-heif"):
+    for name in (
+        "rgb-over-gray",
+        "lowres-2x",
+        "lowres-2x-444",
+        "rgb-over-gray-heif",
+        "lowres-2x-heif",
+        "lowres-2x-444-heif",
+    ):
         assert name in apps
     gray = get_app("rgb-over-gray")
     assert (gray.config.in_channels, gray.config.code_channels, gray.config.subsampling) == (3, 1, "400")
@@ -155,10 +167,20 @@ def _tiny_app(name: str, photos: Path) -> AppSpec:
 
 def _train_tiny(app: AppSpec, tmp: Path, steps: int, lr: float) -> tuple[dict, Path]:
     data = make_photo_folder(tmp / "photos")
-    tc = TrainConfig(steps=steps, batch_size=4, lr=lr, seed=1, out_dir=str(tmp / "run"), log_every=5, ckpt_every=0,
-                     progress=False, tensorboard=False)
-    sw = SandwichTrainConfig(data=str(data), crop=32, refit_every=20, refit_crops=4, calib_crops=4, calib_crop=64,
-                             lr_schedule="constant")
+    tc = TrainConfig(
+        steps=steps,
+        batch_size=4,
+        lr=lr,
+        seed=1,
+        out_dir=str(tmp / "run"),
+        log_every=5,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+    )
+    sw = SandwichTrainConfig(
+        data=str(data), crop=32, refit_every=20, refit_crops=4, calib_crops=4, calib_crop=64, lr_schedule="constant"
+    )
     return train_sandwich(app.config, tc, sw, app=app), tmp / "run"
 
 
@@ -169,16 +191,20 @@ def _losses(run: Path) -> list[float]:
         return [float(r["loss"]) for r in csv.DictReader(fh)]
 
 
-@pytest.mark.parametrize(("name", "steps", "lr", "qualities"), [
-    ("rgb-over-gray", 60, 3e-3, (20, 40, 60, 80)),
-    ("lowres-2x", 80, 3e-3, (20, 40, 60, 80)),
-    # 4:4:4 keeps the half-size code's chroma, so antialiased bicubic is a strong anchor at low qualities: a
-    # ~3K-parameter model needs 600 steps and wins where the app is meant to be used, q >= 70 (+0.11 dB here;
-    # at q 20-80 it is still 0.2 dB behind after 80 steps). The real model: docs/benchmarks/apps_gray_2x.md.
-    ("lowres-2x-444", 600, 3e-3, (70, 90, 95, 100)),
-])
-def test_app_training_lowers_loss_and_beats_anchor(tmp_path: Path, name: str, steps: int, lr: float,
-                                                   qualities: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(
+    ("name", "steps", "lr", "qualities"),
+    [
+        ("rgb-over-gray", 60, 3e-3, (20, 40, 60, 80)),
+        ("lowres-2x", 80, 3e-3, (20, 40, 60, 80)),
+        # 4:4:4 keeps the half-size code's chroma, so antialiased bicubic is a strong anchor at low qualities: a
+        # ~3K-parameter model needs 600 steps and wins where the app is meant to be used, q >= 70 (+0.11 dB here;
+        # at q 20-80 it is still 0.2 dB behind after 80 steps). The real model: docs/benchmarks/apps_gray_2x.md.
+        ("lowres-2x-444", 600, 3e-3, (70, 90, 95, 100)),
+    ],
+)
+def test_app_training_lowers_loss_and_beats_anchor(
+    tmp_path: Path, name: str, steps: int, lr: float, qualities: tuple[int, ...]
+) -> None:
     """Training lowers the loss; the trained tiny model beats the app's anchor at equal real rate."""
     app = _tiny_app(name, tmp_path)
     result, run = _train_tiny(app, tmp_path, steps, lr)
@@ -242,18 +268,24 @@ def test_cli_models_and_list_apps(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_train_flags_override_app() -> None:
-    from neuralwrap.sandwich.cli.main import build_parser
     from neuralwrap.sandwich.cli.commands import sandwich_train_config
+    from neuralwrap.sandwich.cli.main import build_parser
     from neuralwrap.sandwich.config import ProcessorConfig
 
     args = build_parser().parse_args(["train", "--app", "lowres-2x", "--scale", "1", "--pre", "none", "--qmax", "80"])
     cfg = sandwich_train_config(args, get_app("lowres-2x"))
-    assert cfg.scale == 1 and cfg.pre is None and cfg.quality_range == (5, 80) and cfg.post == get_app("lowres-2x").config.post
+    assert (
+        cfg.scale == 1
+        and cfg.pre is None
+        and cfg.quality_range == (5, 80)
+        and cfg.post == get_app("lowres-2x").config.post
+    )
     legacy = sandwich_train_config(build_parser().parse_args(["train"]), None)
     assert legacy == SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
     # --init: the processors' architecture comes from the model file (the 4:4:4 app, from the 4:2:0 model)
-    warm = sandwich_train_config(build_parser().parse_args(["train", "--app", "lowres-2x-444", "--init", "lowres-2x"]),
-                         get_app("lowres-2x-444"))
+    warm = sandwich_train_config(
+        build_parser().parse_args(["train", "--app", "lowres-2x-444", "--init", "lowres-2x"]), get_app("lowres-2x-444")
+    )
     shipped = load_pretrained("lowres-2x").config
     assert (warm.pre, warm.post, warm.subsampling) == (shipped.pre, shipped.post, "444")
 
@@ -270,8 +302,24 @@ def test_cli_eval_app(tmp_path: Path) -> None:
     cfg = dataclasses.replace(get_app("lowres-2x").config, pre=TINY, post=TINY)
     model = save_model_file(tmp_path / "m.safetensors", Sandwich(cfg), "m", extra={"app": "lowres-2x"})
     out = tmp_path / "eval"
-    rc = main(["eval", "--app", "lowres-2x", "--model", str(model), "--data", str(data), "--baseline", "bicubic-jpeg",
-               "--qualities", "30", "70", "--out", str(out)])
+    rc = main(
+        [
+            "eval",
+            "--app",
+            "lowres-2x",
+            "--model",
+            str(model),
+            "--data",
+            str(data),
+            "--baseline",
+            "bicubic-jpeg",
+            "--qualities",
+            "30",
+            "70",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["app"] == "lowres-2x" and summary["baselines"] == ["bicubic-jpeg"]

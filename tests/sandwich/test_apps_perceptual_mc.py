@@ -11,20 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sandwich_helpers import TINY, make_photo_folder
 
 from neuralwrap.metrics import psnr
-from neuralwrap.sandwich.apps.registry import AppSpec, get_app
 from neuralwrap.sandwich.apps.multichannel import (
     GroupedSandwich,
     grouped_model_roundtrip,
     load_grouped,
     train_grouped,
 )
-from neuralwrap.sandwich.training.calibration import RDSlope
+from neuralwrap.sandwich.apps.registry import AppSpec, get_app
 from neuralwrap.sandwich.evaluation.image import evaluate_app
 from neuralwrap.sandwich.losses import get_distortion, mse_distortion
 from neuralwrap.sandwich.models.image import Sandwich
+from neuralwrap.sandwich.training.calibration import RDSlope
 from neuralwrap.sandwich.training.image import (
     SandwichObjective,
     SandwichTrainConfig,
@@ -38,6 +37,7 @@ from neuralwrap.train import (
     read_checkpoint_meta,
     seed_everything,
 )
+from sandwich_helpers import TINY, make_photo_folder
 
 
 def test_apps_registered_with_their_baselines() -> None:
@@ -103,10 +103,20 @@ def _losses(run: Path) -> list[float]:
 
 
 def _train(app: AppSpec, tmp: Path, steps: int, lr: float, data: str = "") -> tuple[dict, Path]:
-    tc = TrainConfig(steps=steps, batch_size=4, lr=lr, seed=1, out_dir=str(tmp / "run"), log_every=5, ckpt_every=0,
-                     progress=False, tensorboard=False)
-    sw = SandwichTrainConfig(data=data, crop=32, refit_every=20, refit_crops=4, calib_crops=4, calib_crop=64,
-                             lr_schedule="constant")
+    tc = TrainConfig(
+        steps=steps,
+        batch_size=4,
+        lr=lr,
+        seed=1,
+        out_dir=str(tmp / "run"),
+        log_every=5,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+    )
+    sw = SandwichTrainConfig(
+        data=data, crop=32, refit_every=20, refit_crops=4, calib_crops=4, calib_crop=64, lr_schedule="constant"
+    )
     return train_sandwich(app.config, tc, sw, app=app), tmp / "run"
 
 
@@ -144,11 +154,27 @@ def test_multichannel_app_beats_groups_of_three(tmp_path: Path) -> None:
     test = make_multichannel(2, width=64, height=48, channels=6, split="test", views_per_scene=1)
     app = get_app("mc6-jpeg")
     cfg = dataclasses.replace(app.config, pre=TINY, post=TINY, quality_range=(10, 90), rate_bins=4)
-    app = dataclasses.replace(app, name="mc6-tiny", config=cfg, eval_data=lambda d: test,
-                              train_data=lambda c, seed: MultiChannelCrops(train, crop=int(c.crop), seed=seed))
-    tc = TrainConfig(steps=60, batch_size=4, lr=3e-3, seed=1, out_dir=str(tmp_path / "run"), log_every=5, ckpt_every=0,
-                     progress=False, tensorboard=False)
-    sw = SandwichTrainConfig(crop=32, refit_every=20, refit_crops=4, calib_crops=4, calib_crop=64, lr_schedule="constant")
+    app = dataclasses.replace(
+        app,
+        name="mc6-tiny",
+        config=cfg,
+        eval_data=lambda d: test,
+        train_data=lambda c, seed: MultiChannelCrops(train, crop=int(c.crop), seed=seed),
+    )
+    tc = TrainConfig(
+        steps=60,
+        batch_size=4,
+        lr=3e-3,
+        seed=1,
+        out_dir=str(tmp_path / "run"),
+        log_every=5,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+    )
+    sw = SandwichTrainConfig(
+        crop=32, refit_every=20, refit_crops=4, calib_crops=4, calib_crop=64, lr_schedule="constant"
+    )
     result = train_grouped(app, tc, sw)
     assert result["rate_refits"]
     run = tmp_path / "run"
@@ -180,21 +206,68 @@ def test_cli_trains_exports_and_evaluates_a_grouped_app(tmp_path: Path) -> None:
     test = make_multichannel(1, width=64, height=48, channels=6, split="test", views_per_scene=1)
     base = get_app("mc6-jpeg")
     cfg = dataclasses.replace(base.config, pre=TINY, post=TINY, quality_range=(10, 90), rate_bins=4)
-    app = dataclasses.replace(base, name="mc6-cli-test", config=cfg, eval_data=lambda d: test,
-                              train_data=lambda c, seed: MultiChannelCrops(train, crop=int(c.crop), seed=seed))
+    app = dataclasses.replace(
+        base,
+        name="mc6-cli-test",
+        config=cfg,
+        eval_data=lambda d: test,
+        train_data=lambda c, seed: MultiChannelCrops(train, crop=int(c.crop), seed=seed),
+    )
     register_app(app)
     try:
         model = tmp_path / "mc.safetensors"
-        assert main(["train", "--app", app.name, "--steps", "3", "--batch-size", "2", "--crop", "32",
-                     "--refit-every", "2", "--refit-crops", "2", "--refit-crop", "32", "--out", str(tmp_path / "run"),
-                     "--export", str(model), "--name", "mc-test"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--app",
+                    app.name,
+                    "--steps",
+                    "3",
+                    "--batch-size",
+                    "2",
+                    "--crop",
+                    "32",
+                    "--refit-every",
+                    "2",
+                    "--refit-crops",
+                    "2",
+                    "--refit-crop",
+                    "32",
+                    "--out",
+                    str(tmp_path / "run"),
+                    "--export",
+                    str(model),
+                    "--name",
+                    "mc-test",
+                ]
+            )
+            == 0
+        )
         meta = json.loads(model.with_suffix(".json").read_text())
         assert meta["config"]["grouped"] is True and meta["config"]["app"] == app.name
         loaded = load_grouped(str(model))
         assert isinstance(loaded, GroupedSandwich) and loaded.cfg.code_channels == 6
         out = tmp_path / "eval"
-        assert main(["eval", "--app", app.name, "--model", str(model), "--baseline", app.anchor,
-                     "--qualities", "30", "60", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--app",
+                    app.name,
+                    "--model",
+                    str(model),
+                    "--baseline",
+                    app.anchor,
+                    "--qualities",
+                    "30",
+                    "60",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         summary = json.loads((out / "summary.json").read_text())
         assert set(summary["curves"]) == {app.anchor, "mc"}
         assert summary["curves"]["mc"]["curve"]["bpp"][0] > 0

@@ -81,7 +81,6 @@ def _heif():  # -> the pillow_heif module
 XMP_NAMESPACE: str = "https://github.com/neuralwrap/ns/1.0/"
 
 
-
 # ----------------------------------------------------------------------------------------------
 # shared helpers
 
@@ -223,7 +222,7 @@ def _parse_xmp(text: str) -> dict[str, str]:
     from xml.sax.saxutils import unescape
 
     out = {}
-    for key, quote, value in re.findall(r"\bnw:([A-Za-z_][A-Za-z0-9_.\-]*)=(['\"])(.*?)\2", text, flags=re.S):
+    for key, _quote, value in re.findall(r"\bnw:([A-Za-z_][A-Za-z0-9_.\-]*)=(['\"])(.*?)\2", text, flags=re.S):
         out[key] = unescape(value, {"&quot;": '"', "&apos;": "'"})
     return out
 
@@ -235,7 +234,7 @@ def detect_format(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     if data[4:8] == b"ftyp":
-        brands = data[8:12] + data[16:min(len(data), 40)]
+        brands = data[8:12] + data[16 : min(len(data), 40)]
         if b"avif" in brands[:4] or b"avis" in brands[:4]:
             return "avif"
         if any(b in brands for b in (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")):
@@ -479,7 +478,18 @@ class HeifSettings:
     xmp: bytes | None = None
     """An XMP packet (see :func:`xmp_packet`) stored as an XMP metadata item."""
 
-    _PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+    _PRESETS = (
+        "ultrafast",
+        "superfast",
+        "veryfast",
+        "faster",
+        "fast",
+        "medium",
+        "slow",
+        "slower",
+        "veryslow",
+        "placebo",
+    )
 
     def __post_init__(self) -> None:
         check_int("heif", "quality", self.quality, 0, 100)

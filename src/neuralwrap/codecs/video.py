@@ -75,7 +75,18 @@ SIZE_KEY: str = "org.neuralwrap.size"
 #: decoders refuse streams with more frames than this (corrupt headers)
 MAX_DECODE_FRAMES: int = 100_000
 
-_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+_X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 @dataclass
@@ -123,7 +134,9 @@ class _PyAVCodec(VideoCodec):
     # -- settings ---------------------------------------------------------------------------
     def _check_pix_fmt(self, pix_fmt: str) -> None:
         if pix_fmt in self.refused:
-            raise UnsupportedOptionError(f"{self.name}: option pix_fmt={pix_fmt!r} is not supported: {self.refused[pix_fmt]}")
+            raise UnsupportedOptionError(
+                f"{self.name}: option pix_fmt={pix_fmt!r} is not supported: {self.refused[pix_fmt]}"
+            )
         if pix_fmt not in self.pix_fmts:
             raise UnsupportedOptionError(
                 f"{self.name}: option pix_fmt={pix_fmt!r} is not supported; use one of {self.pix_fmts}"
@@ -156,7 +169,9 @@ class _PyAVCodec(VideoCodec):
         first = out[0]
         for i, f in enumerate(out):
             if f.shape != first.shape or f.dtype != first.dtype:
-                raise InputError(f"{self.name}: frame {i} is {f.shape} {f.dtype}, frame 0 is {first.shape} {first.dtype}")
+                raise InputError(
+                    f"{self.name}: frame {i} is {f.shape} {f.dtype}, frame 0 is {first.shape} {first.dtype}"
+                )
         if first.dtype == np.float32:
             raise InputError(f"{self.name}: float32 frames are not coded directly; convert with neuralwrap.io.to_uint8")
         return out
@@ -203,15 +218,18 @@ class _PyAVCodec(VideoCodec):
     def _metadata(self, metadata: Mapping[str, str] | None) -> dict[str, str]:
         if metadata is None:
             return {}
-        if not isinstance(metadata, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        if not isinstance(metadata, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        ):
             raise UnsupportedOptionError(f"{self.name}: option metadata must map str to str")
         if SIZE_KEY in metadata:
             raise UnsupportedOptionError(f"{self.name}: option metadata may not set the reserved key {SIZE_KEY!r}")
         return dict(metadata)
 
     # -- decode -----------------------------------------------------------------------------
-    def decode(self, data: bytes, *, skip_corrupt: bool = False,
-               report: DecodeReport | None = None) -> list[np.ndarray]:
+    def decode(
+        self, data: bytes, *, skip_corrupt: bool = False, report: DecodeReport | None = None
+    ) -> list[np.ndarray]:
         """Decode MP4 bytes to frames: ``(H, W, 3)`` uint8, ``(H, W, 1)`` uint8 (gray) or ``(H, W, 3)``
         uint16 (10-bit, full 16-bit range). Corrupt or truncated data raises :class:`CodecError`; a lost frame
         is named by its index (see :meth:`iter_decode` for ``skip_corrupt`` and ``report``)."""
@@ -221,8 +239,9 @@ class _PyAVCodec(VideoCodec):
             raise CodecError(f"{self.name}: cannot decode empty data")
         return list(self.iter_decode(bytes(data), skip_corrupt=skip_corrupt, report=report))
 
-    def iter_decode(self, source: bytes | str | os.PathLike[str], *, skip_corrupt: bool = False,
-                    report: DecodeReport | None = None) -> Iterator[np.ndarray]:
+    def iter_decode(
+        self, source: bytes | str | os.PathLike[str], *, skip_corrupt: bool = False, report: DecodeReport | None = None
+    ) -> Iterator[np.ndarray]:
         """Decode an MP4 (bytes or a file path) frame by frame, like :meth:`decode` but streaming.
 
         A frame lost to corrupt data (decoder error, corrupt flag, silently dropped, missing packet) raises
@@ -232,8 +251,9 @@ class _PyAVCodec(VideoCodec):
         """
         count = 0
         try:
-            with av.open(io.BytesIO(source) if isinstance(source, bytes) else os.fspath(source),
-                         mode="r", format="mp4") as container:
+            with av.open(
+                io.BytesIO(source) if isinstance(source, bytes) else os.fspath(source), mode="r", format="mp4"
+            ) as container:
                 if not container.streams.video:
                     raise CodecError(f"{self.name}: no video stream in data")
                 size = self._true_size(container.metadata.get(SIZE_KEY))
@@ -243,13 +263,16 @@ class _PyAVCodec(VideoCodec):
                     raise CodecError(f"{self.name}: data holds a {coded!r} stream, not {self.name!r}")
                 shape: tuple[int, ...] | None = None
                 label = self.name if isinstance(source, bytes) else f"{self.name}: {Path(source).name}"
-                for frame in decode_checked(container, stream, name=label, error=CodecError,
-                                            skip_corrupt=skip_corrupt, report=report):
+                for frame in decode_checked(
+                    container, stream, name=label, error=CodecError, skip_corrupt=skip_corrupt, report=report
+                ):
                     arr = self._to_array(frame, shape)
                     shape = arr.shape
                     if size is not None:
                         if size[0] > arr.shape[1] or size[1] > arr.shape[0]:
-                            raise CodecError(f"{self.name}: stored size {size} exceeds the coded frame size {arr.shape[:2]}")
+                            raise CodecError(
+                                f"{self.name}: stored size {size} exceeds the coded frame size {arr.shape[:2]}"
+                            )
                         arr = arr[: size[1], : size[0]]
                     count += 1
                     if count > MAX_DECODE_FRAMES:
@@ -311,7 +334,9 @@ class VideoWriter:
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -329,8 +354,12 @@ class VideoWriter:
         self.codec._prepare_env()
         out = self._target if self._atomic is None else self._atomic.__enter__()
         # use_metadata_tags keeps arbitrary keys (mdta atoms) such as SIZE_KEY
-        self._container = av.open(out if isinstance(out, io.BytesIO) else os.fspath(out), mode="w", format="mp4",
-                                  options={"movflags": "use_metadata_tags"})
+        self._container = av.open(
+            out if isinstance(out, io.BytesIO) else os.fspath(out),
+            mode="w",
+            format="mp4",
+            options={"movflags": "use_metadata_tags"},
+        )
         self._container.metadata.update(self.metadata)
         self.stream = self._container.add_stream(self.codec.encoder, rate=self.fps)
         self.stream.width, self.stream.height, self.stream.pix_fmt = w + self.pad[1], h + self.pad[0], self.pix_fmt
@@ -342,13 +371,17 @@ class VideoWriter:
         """Encode one ``HxWxC`` frame (uint8 RGB/gray, or uint16 RGB for 10-bit), same shape as the first."""
         arr = check_image(frame, name=f"frame {self.frames}")
         if arr.dtype == np.float32:
-            raise InputError(f"{self.codec.name}: float32 frames are not coded directly; convert with neuralwrap.io.to_uint8")
+            raise InputError(
+                f"{self.codec.name}: float32 frames are not coded directly; convert with neuralwrap.io.to_uint8"
+            )
         if self._shape is None:
             self._open(arr)
             self._shape = arr.shape
         elif arr.shape != self._shape or arr.dtype != self._dtype:
-            raise InputError(f"{self.codec.name}: frame {self.frames} is {arr.shape} {arr.dtype}, "
-                             f"frame 0 is {self._shape} {self._dtype}")
+            raise InputError(
+                f"{self.codec.name}: frame {self.frames} is {arr.shape} {arr.dtype}, "
+                f"frame 0 is {self._shape} {self._dtype}"
+            )
         self._dtype = arr.dtype
         if any(self.pad):
             arr = np.pad(arr, ((0, self.pad[0]), (0, self.pad[1]), (0, 0)), mode="edge")
@@ -372,8 +405,10 @@ class VideoWriter:
         try:
             self._container.mux(packets)
         except av.error.FFmpegError as exc:
-            raise CodecError(f"{self.codec.name}: {self.codec.encoder} failed with pix_fmt={self.pix_fmt!r}, "
-                             f"{self.opts}: {error_text(exc)}") from exc
+            raise CodecError(
+                f"{self.codec.name}: {self.codec.encoder} failed with pix_fmt={self.pix_fmt!r}, "
+                f"{self.opts}: {error_text(exc)}"
+            ) from exc
 
     def close(self) -> None:
         """Flush the encoder and finish the file (renamed onto its path); no frames → :class:`InputError`."""
@@ -463,4 +498,3 @@ class Av1Codec(_PyAVCodec):
 
     def _prepare_env(self) -> None:
         os.environ.setdefault("SVT_LOG", "1")
-

@@ -151,14 +151,19 @@ def write_exr(path: str | os.PathLike[str], image: np.ndarray, *, half: bool = T
 
     arr = np.asarray(image) if isinstance(image, np.ndarray) else None
     if arr is None or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
-        raise InputError(f"write_exr takes an (H,W,3), (H,W,1) or (H,W) array, got "
-                         f"{getattr(image, 'shape', type(image).__name__)}")
+        raise InputError(
+            f"write_exr takes an (H,W,3), (H,W,1) or (H,W) array, got {getattr(image, 'shape', type(image).__name__)}"
+        )
     if arr.size == 0 or not np.all(np.isfinite(arr)):
         raise InputError("write_exr: image is empty or has non-finite values")
     dtype = np.float16 if half else np.float32
     if half and np.abs(arr).max() > 65504:
         raise InputError("write_exr: values beyond the half-float range (65504); pass half=False")
-    chans = {"RGB": arr.astype(dtype)} if arr.ndim == 3 and arr.shape[2] == 3 else {"Y": arr.reshape(arr.shape[:2]).astype(dtype)}
+    chans = (
+        {"RGB": arr.astype(dtype)}
+        if arr.ndim == 3 and arr.shape[2] == 3
+        else {"Y": arr.reshape(arr.shape[:2]).astype(dtype)}
+    )
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     pixels = {k: np.ascontiguousarray(v) for k, v in chans.items()}
     with atomic_path(path) as tmp, OpenEXR.File(header, pixels) as f:

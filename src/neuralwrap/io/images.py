@@ -16,8 +16,17 @@ from PIL import Image, UnidentifiedImageError
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 
-__all__ = ["check_image", "error_text", "to_float", "to_uint8", "to_tensor", "from_tensor", "read_image", "write_image",
-           "resize_bicubic"]
+__all__ = [
+    "check_image",
+    "error_text",
+    "to_float",
+    "to_uint8",
+    "to_tensor",
+    "from_tensor",
+    "read_image",
+    "write_image",
+    "resize_bicubic",
+]
 
 _DTYPES = (np.uint8, np.uint16, np.float32)
 

@@ -42,13 +42,21 @@ def refuse_inputs(output: PathLike, inputs: Iterable[PathLike | None]) -> Path:
     out = Path(output)
     for given in inputs:
         if given is not None and same_file(out, given):
-            raise InputError(f"output {out} is the input {given}: refusing to overwrite an input; choose another "
-                             "output")
+            raise InputError(
+                f"output {out} is the input {given}: refusing to overwrite an input; choose another output"
+            )
     return out
 
 
-def check_output(output: PathLike, inputs: Iterable[PathLike | None] = (), *, force: bool = False,
-                 folder: bool = False, suffixes: Sequence[str] | None = None, flag: str = "--force") -> Path:
+def check_output(
+    output: PathLike,
+    inputs: Iterable[PathLike | None] = (),
+    *,
+    force: bool = False,
+    folder: bool = False,
+    suffixes: Sequence[str] | None = None,
+    flag: str = "--force",
+) -> Path:
     """Check ``output`` before any work; returns it as a :class:`Path`.
 
     Raises :class:`InputError` when the output is one of ``inputs`` (never allowed, not even with ``force``),
@@ -61,8 +69,9 @@ def check_output(output: PathLike, inputs: Iterable[PathLike | None] = (), *, fo
     if folder:
         for given in inputs:
             if given is not None and Path(given).exists() and _inside(Path(given), out):
-                raise InputError(f"output folder {out} holds the input {given}: refusing to replace it; choose "
-                                 "another output folder")
+                raise InputError(
+                    f"output folder {out} holds the input {given}: refusing to replace it; choose another output folder"
+                )
     if not folder and suffixes is not None and out.suffix.lower() not in suffixes:
         got = out.suffix or "no extension"
         raise InputError(f"output {out}: unsupported format ({got}); use a name ending in {', '.join(suffixes)}")

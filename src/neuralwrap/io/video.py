@@ -40,8 +40,16 @@ log = logging.getLogger(__name__)
 #: pixel formats accepted for raw ``.yuv`` input
 RAW_PIX_FMTS = ("yuv420p", "yuv444p", "gray", "yuv420p10le")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-_Y4M_FORMATS = {"420jpeg": "yuv420p", "420paldv": "yuv420p", "420mpeg2": "yuv420p", "420": "yuv420p",
-                "444": "yuv444p", "mono": "gray", "420p10": "yuv420p10le", "444p10": "yuv444p10le"}
+_Y4M_FORMATS = {
+    "420jpeg": "yuv420p",
+    "420paldv": "yuv420p",
+    "420mpeg2": "yuv420p",
+    "420": "yuv420p",
+    "444": "yuv444p",
+    "mono": "gray",
+    "420p10": "yuv420p10le",
+    "444p10": "yuv444p10le",
+}
 
 
 @dataclass
@@ -92,9 +100,14 @@ class FrameSource:
         return _iter_container(self)
 
 
-def open_frames(source: str | os.PathLike[str], *, size: tuple[int, int] | None = None,
-                pix_fmt: str | None = None, fps: float | Fraction | None = None,
-                skip_corrupt: bool = False) -> FrameSource:
+def open_frames(
+    source: str | os.PathLike[str],
+    *,
+    size: tuple[int, int] | None = None,
+    pix_fmt: str | None = None,
+    fps: float | Fraction | None = None,
+    skip_corrupt: bool = False,
+) -> FrameSource:
     """Open a clip for frame-by-frame reading.
 
     Args:
@@ -146,20 +159,30 @@ def _iter_images(src: FrameSource) -> Iterator[np.ndarray]:
         arr = read_image(f)
         if arr.dtype != np.uint8:
             log.warning("%s: %s frame rounded to 8 bits", f.name, arr.dtype)
-            arr = np.round(arr.astype(np.float64) / 257.0).astype(np.uint8) if arr.dtype == np.uint16 else \
-                np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
+            arr = (
+                np.round(arr.astype(np.float64) / 257.0).astype(np.uint8)
+                if arr.dtype == np.uint16
+                else np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
+            )
         if arr.shape[2] == 1:
             arr = np.repeat(arr, 3, axis=2)
         if arr.shape[:2] != (src.height, src.width):
-            raise InputError(f"frame {f.name} is {arr.shape[1]}x{arr.shape[0]}, the first frame is {src.width}x{src.height}")
+            raise InputError(
+                f"frame {f.name} is {arr.shape[1]}x{arr.shape[0]}, the first frame is {src.width}x{src.height}"
+            )
         yield arr[:, :, :3]
 
 
 # -- planar YUV (y4m and raw) -----------------------------------------------------------------------
 def _frame_bytes(pix_fmt: str, w: int, h: int) -> int:
     cw, ch = (w + 1) // 2, (h + 1) // 2
-    samples = {"yuv420p": w * h + 2 * cw * ch, "yuv420p10le": w * h + 2 * cw * ch,
-               "yuv444p": 3 * w * h, "yuv444p10le": 3 * w * h, "gray": w * h}[pix_fmt]
+    samples = {
+        "yuv420p": w * h + 2 * cw * ch,
+        "yuv420p10le": w * h + 2 * cw * ch,
+        "yuv444p": 3 * w * h,
+        "yuv444p10le": 3 * w * h,
+        "gray": w * h,
+    }[pix_fmt]
     return samples * (2 if pix_fmt.endswith("10le") else 1)
 
 
@@ -174,8 +197,10 @@ def _open_raw(path: Path, size: tuple[int, int] | None, pix_fmt: str, fps: Fract
     fb = _frame_bytes(pix_fmt, w, h)
     total = path.stat().st_size
     if total == 0 or total % fb:
-        raise InputError(f"raw video {path.name}: {total} bytes is not a whole number of {w}x{h} {pix_fmt} frames "
-                         f"({fb} bytes each) — truncated file, or wrong --size/--in-pix-fmt")
+        raise InputError(
+            f"raw video {path.name}: {total} bytes is not a whole number of {w}x{h} {pix_fmt} frames "
+            f"({fb} bytes each) — truncated file, or wrong --size/--in-pix-fmt"
+        )
     src = FrameSource(path, w, h, fps, total // fb, "raw", pix_fmt)
     src._offsets = [i * fb for i in range(total // fb)]  # type: ignore[attr-defined]
     return src
@@ -245,11 +270,15 @@ def planar_to_rgb(data: bytes, width: int, height: int, pix_fmt: str) -> np.ndar
     if pix_fmt == "gray":
         return np.repeat(y[:, :, None], 3, axis=2)
     if pix_fmt.startswith("yuv444"):
-        planes = [y, s[w * h: 2 * w * h].reshape(h, w), s[2 * w * h: 3 * w * h].reshape(h, w)]
+        planes = [y, s[w * h : 2 * w * h].reshape(h, w), s[2 * w * h : 3 * w * h].reshape(h, w)]
         frame = av.VideoFrame(w, h, "yuv444p")
     else:
         cw, ch = (w + 1) // 2, (h + 1) // 2
-        planes = [y, s[w * h: w * h + cw * ch].reshape(ch, cw), s[w * h + cw * ch: w * h + 2 * cw * ch].reshape(ch, cw)]
+        planes = [
+            y,
+            s[w * h : w * h + cw * ch].reshape(ch, cw),
+            s[w * h + cw * ch : w * h + 2 * cw * ch].reshape(ch, cw),
+        ]
         frame = av.VideoFrame(w, h, "yuv420p")
     for plane, arr in zip(frame.planes, planes):
         stride = plane.line_size
@@ -268,8 +297,10 @@ def _open_container(path: Path) -> FrameSource:
             if not c.streams.video:
                 raise InputError(f"{path.name} has no video stream")
             if c.format.name == "image2" or c.format.name.endswith("_pipe"):
-                raise InputError(f"{path.name} is a still image ({c.format.name.removesuffix('_pipe')}), not a video "
-                                 "(wrong extension?); give a folder of image frames")
+                raise InputError(
+                    f"{path.name} is a still image ({c.format.name.removesuffix('_pipe')}), not a video "
+                    "(wrong extension?); give a folder of image frames"
+                )
             st = c.streams.video[0]
             w, h = st.codec_context.width, st.codec_context.height
             avg = st.average_rate
@@ -285,8 +316,13 @@ def _open_container(path: Path) -> FrameSource:
     fps = Fraction(avg) if avg else Fraction(base) if base else Fraction(25)
     vfr = bool(avg and base and abs(float(avg) - float(base)) > 0.01 * float(base))
     if vfr:
-        log.warning("%s: variable frame rate (average %.3f fps, base %.3f fps); read as constant %.3f fps",
-                    path.name, float(avg), float(base), float(fps))
+        log.warning(
+            "%s: variable frame rate (average %.3f fps, base %.3f fps); read as constant %.3f fps",
+            path.name,
+            float(avg),
+            float(base),
+            float(fps),
+        )
     if re.search(r"p1[0-6]", fmt):
         log.warning("%s: %s input rounded to 8 bits", path.name, fmt)
     return FrameSource(path, w, h, fps, n, "container", fmt, vfr)
@@ -298,8 +334,14 @@ def _iter_container(src: FrameSource) -> Iterator[np.ndarray]:
     src.report = DecodeReport()
     try:
         with av.open(os.fspath(src.path)) as c:
-            for frame in decode_checked(c, c.streams.video[0], name=src.path.name, error=InputError,
-                                        skip_corrupt=src.skip_corrupt, report=src.report):
+            for frame in decode_checked(
+                c,
+                c.streams.video[0],
+                name=src.path.name,
+                error=InputError,
+                skip_corrupt=src.skip_corrupt,
+                report=src.report,
+            ):
                 arr = frame.to_ndarray(format="rgb24")
                 if arr.shape[:2] != (src.height, src.width):
                     raise InputError(f"{src.path.name}: frame size changed mid-stream to {arr.shape[1]}x{arr.shape[0]}")
@@ -311,8 +353,15 @@ def _iter_container(src: FrameSource) -> Iterator[np.ndarray]:
 
 
 # -- checked decoding (shared with neuralwrap.codecs.video) ------------------------------------------
-def decode_checked(container: Any, stream: Any, *, name: str, error: type[Exception] = InputError,
-                   skip_corrupt: bool = False, report: DecodeReport | None = None) -> Iterator[Any]:
+def decode_checked(
+    container: Any,
+    stream: Any,
+    *,
+    name: str,
+    error: type[Exception] = InputError,
+    skip_corrupt: bool = False,
+    report: DecodeReport | None = None,
+) -> Iterator[Any]:
     """Decode ``stream`` of an open PyAV ``container`` packet by packet → its good ``av.VideoFrame`` s.
 
     A frame is lost when the decoder fails on its data, flags it corrupt, or drops it silently (its packet's
@@ -346,8 +395,10 @@ def decode_checked(container: Any, stream: Any, *, name: str, error: type[Except
     if rep.lost and not skip_corrupt:
         shown = ", ".join(map(str, rep.lost[:10])) + (", …" if len(rep.lost) > 10 else "")
         why = f"; decoder said: {rep.errors[-1]}" if rep.errors else ""
-        raise error(f"{name}: frame{'s' if len(rep.lost) > 1 else ''} {shown} of {rep.expected} could not be decoded "
-                    f"(corrupt or truncated data{why}); --skip-corrupt (skip_corrupt=True) skips them")
+        raise error(
+            f"{name}: frame{'s' if len(rep.lost) > 1 else ''} {shown} of {rep.expected} could not be decoded "
+            f"(corrupt or truncated data{why}); --skip-corrupt (skip_corrupt=True) skips them"
+        )
     if rep.errors and not rep.lost:
         log.warning("%s: decoder errors but no frame lost (%s)", name, rep.errors[-1])
     elif rep.lost:

@@ -55,8 +55,15 @@ __all__ = [
 ]
 
 #: PU21 ``banding_glare`` parameters p1…p7 (Mantiuk & Azimi 2021)
-PU21_PARAMS: tuple[float, ...] = (0.353487901, 0.3734658629, 8.277049286e-05, 0.9062562627, 0.09150303166,
-                                  0.9099517204, 596.3148142)
+PU21_PARAMS: tuple[float, ...] = (
+    0.353487901,
+    0.3734658629,
+    8.277049286e-05,
+    0.9062562627,
+    0.09150303166,
+    0.9099517204,
+    596.3148142,
+)
 #: luminance range (cd/m²) PU21 is defined on; inputs are clamped to it
 PU21_L_MIN, PU21_L_MAX = 0.005, 10000.0
 #: peak luminance (cd/m²) of the assumed HDR display (see :func:`display_luminance`)
@@ -131,7 +138,9 @@ class PU21Decode(nn.Module):
 
 def _check_hdr(image: np.ndarray, name: str) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] not in (1, 3) or image.size == 0:
-        raise InputError(f"{name} must be an (H,W,3) or (H,W,1) numpy array, got {getattr(image, 'shape', type(image))}")
+        raise InputError(
+            f"{name} must be an (H,W,3) or (H,W,1) numpy array, got {getattr(image, 'shape', type(image))}"
+        )
     if image.dtype.kind != "f" or not np.all(np.isfinite(image)):
         raise InputError(f"{name} must be finite float linear values, got dtype {image.dtype}")
     return image

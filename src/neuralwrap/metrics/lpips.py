@@ -32,7 +32,7 @@ def _stlpips_module() -> types.ModuleType:
     """Import ``stlpips_pytorch.stlpips``, standing in for an unusable torchvision if needed."""
     try:
         import torchvision  # noqa: F401
-    except Exception:  # noqa: BLE001 - ImportError, or RuntimeError from a torchvision built for another torch
+    except Exception:
         for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
             del sys.modules[name]
         placeholder = types.ModuleType("torchvision")
@@ -57,10 +57,10 @@ class _LPIPS(nn.Module):
         for p in self.inner.parameters():
             p.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> _LPIPS:  # noqa: D102 - always eval (dropout off)
+    def train(self, mode: bool = True) -> _LPIPS:
         return super().train(False)
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:  # noqa: D102
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return self.inner(x, y, normalize=True).flatten(1).mean(1)
 
 
@@ -112,7 +112,7 @@ class _VGGFeatures(nn.Module):
         self.scaling = lp.inner.scaling_layer
         self.net = lp.inner.net
 
-    def forward(self, x: Tensor) -> list[Tensor]:  # noqa: D102
+    def forward(self, x: Tensor) -> list[Tensor]:
         return list(self.net(self.scaling(2 * x - 1)))
 
 

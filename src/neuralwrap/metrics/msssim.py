@@ -52,7 +52,9 @@ def _check(x: Tensor, y: Tensor) -> None:
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise InputError(f"ms_ssim expects two tensors, got {type(x).__name__} and {type(y).__name__}")
     if x.ndim != 4 or x.shape != y.shape:
-        raise InputError(f"ms_ssim expects two (B,C,H,W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise InputError(
+            f"ms_ssim expects two (B,C,H,W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     if not (x.is_floating_point() and y.is_floating_point()):
         raise InputError(f"ms_ssim expects float tensors, got {x.dtype} and {y.dtype}")
     if min(x.shape[-2:]) < _WIN:

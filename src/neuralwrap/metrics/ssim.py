@@ -21,8 +21,9 @@ from neuralwrap.errors import InputError
 __all__ = ["SSIM", "gaussian_window", "ssim", "ssim_terms"]
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5, *, dtype: torch.dtype = torch.float32,
-                    device: torch.device | str = "cpu") -> Tensor:
+def gaussian_window(
+    size: int = 11, sigma: float = 1.5, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+) -> Tensor:
     """Normalised 1-D Gaussian ``(size,)`` (the SSIM window is its outer product)."""
     if size < 1 or size % 2 == 0 or sigma <= 0:
         raise InputError(f"SSIM window needs an odd size >= 1 and sigma > 0, got {size}, {sigma}")
@@ -45,8 +46,9 @@ def ssim(x: Tensor, y: Tensor, *, window: int = 11, sigma: float = 1.5, data_ran
     Images must be at least ``window`` pixels on each side. Differentiable; follows the inputs' device/dtype.
     """
     if not (isinstance(x, Tensor) and isinstance(y, Tensor)) or x.ndim != 4 or x.shape != y.shape:
-        raise InputError(f"ssim needs two (B,C,H,W) tensors of one shape, got {getattr(x, 'shape', x)} and "
-                         f"{getattr(y, 'shape', y)}")
+        raise InputError(
+            f"ssim needs two (B,C,H,W) tensors of one shape, got {getattr(x, 'shape', x)} and {getattr(y, 'shape', y)}"
+        )
     if not (x.is_floating_point() and y.is_floating_point()):
         raise InputError(f"ssim needs float tensors, got {x.dtype} and {y.dtype}")
     if min(x.shape[-2:]) < window:

@@ -40,8 +40,14 @@ def macs_per_pixel(module: nn.Module, in_ch: int, h: int = 64, w: int = 64) -> f
         total += _conv_macs(mod, out)
 
     param = next(module.parameters(), None)
-    probe = torch.zeros(1, in_ch, h, w, device=param.device if param is not None else "cpu",
-                        dtype=param.dtype if param is not None else torch.float32)
+    probe = torch.zeros(
+        1,
+        in_ch,
+        h,
+        w,
+        device=param.device if param is not None else "cpu",
+        dtype=param.dtype if param is not None else torch.float32,
+    )
     handles = [m.register_forward_hook(hook) for m in module.modules()]
     was_training = module.training
     try:

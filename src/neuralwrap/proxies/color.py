@@ -93,12 +93,12 @@ def chroma_upsample(x: Tensor, size: tuple[int, int]) -> Tensor:
 class RgbToYCbCr(nn.Module):
     """Module form of :func:`rgb_to_ycbcr` (``(B,3,H,W)``, 0..255 scale)."""
 
-    def forward(self, x: Tensor) -> Tensor:  # noqa: D102
+    def forward(self, x: Tensor) -> Tensor:
         return rgb_to_ycbcr(x)
 
 
 class YCbCrToRgb(nn.Module):
     """Module form of :func:`ycbcr_to_rgb` (``(B,3,H,W)``, 0..255 scale)."""
 
-    def forward(self, x: Tensor) -> Tensor:  # noqa: D102
+    def forward(self, x: Tensor) -> Tensor:
         return ycbcr_to_rgb(x)

@@ -74,12 +74,12 @@ class BlockDCT(nn.Module):
         super().__init__()
         self.block = block
 
-    def forward(self, x: Tensor) -> Tensor:  # noqa: D102
+    def forward(self, x: Tensor) -> Tensor:
         return block_dct(x, self.block)
 
 
 class BlockIDCT(nn.Module):
     """Module form of :func:`block_idct`."""
 
-    def forward(self, coeffs: Tensor, size: tuple[int, int] | None = None) -> Tensor:  # noqa: D102
+    def forward(self, coeffs: Tensor, size: tuple[int, int] | None = None) -> Tensor:
         return block_idct(coeffs, size)

@@ -206,7 +206,6 @@ class IntraProxy(nn.Module):
         super().__init__()
         self.quality, self.codec, self.subsampling, self.block = quality, codec, subsampling, block
 
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> IntraProxyOutput:  # noqa: D102
+    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> IntraProxyOutput:
         q = self.quality if quality is None else quality
         return intra_proxy(x, q, codec=self.codec, subsampling=self.subsampling, block=self.block)
-

@@ -240,8 +240,6 @@ class JpegProxy(nn.Module):
         self.differentiable = differentiable
         self.emulate_8bit = emulate_8bit
 
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> JpegProxyOutput:  # noqa: D102
+    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> JpegProxyOutput:
         q = self.quality if quality is None else quality
-        return jpeg_proxy(
-            x, q, self.subsampling, differentiable=self.differentiable, emulate_8bit=self.emulate_8bit
-        )
+        return jpeg_proxy(x, q, self.subsampling, differentiable=self.differentiable, emulate_8bit=self.emulate_8bit)

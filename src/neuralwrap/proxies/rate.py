@@ -240,6 +240,6 @@ class JpegRate(nn.Module):
         self.register_buffer("weights", torch.tensor(self.params.weights, dtype=torch.float32))
         self.register_buffer("scale", torch.ones(()))
 
-    def forward(self, out: JpegProxyOutput) -> Tensor:  # noqa: D102
+    def forward(self, out: JpegProxyOutput) -> Tensor:
         f = rate_features(out)
         return (f @ self.weights.to(f.dtype)) * self.scale.to(f.dtype)

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from neuralwrap.errors import InputError  # noqa: E402
-from neuralwrap.io.atomic import atomic_path  # noqa: E402
+from neuralwrap.errors import InputError
+from neuralwrap.io.atomic import atomic_path
 
 __all__ = ["plot_rd"]
 
@@ -51,9 +51,13 @@ def plot_rd(
             ok = np.isfinite(x) & np.isfinite(y)
             order = np.argsort(x[ok], kind="stable")
             ax.plot(
-                x[ok][order], y[ok][order],
-                marker=_MARKERS[i % len(_MARKERS)], linestyle=_LINES[(i // len(_MARKERS)) % len(_LINES)],
-                markersize=4.5, linewidth=1.6, label=str(label),
+                x[ok][order],
+                y[ok][order],
+                marker=_MARKERS[i % len(_MARKERS)],
+                linestyle=_LINES[(i // len(_MARKERS)) % len(_LINES)],
+                markersize=4.5,
+                linewidth=1.6,
+                label=str(label),
             )
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

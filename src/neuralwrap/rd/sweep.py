@@ -35,8 +35,8 @@ from neuralwrap.codecs.registry import get_codec
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import check_image, read_image, to_float
-from neuralwrap.rd.bd import bd_psnr, bd_rate, psnr_at_bpp
 from neuralwrap.metrics.psnr import psnr
+from neuralwrap.rd.bd import bd_psnr, bd_rate, psnr_at_bpp
 
 __all__ = [
     "RDRecord",
@@ -211,9 +211,17 @@ def _one(label: str, name: str, image: np.ndarray, source: np.ndarray, quality: 
     h, w = image.shape[:2]
     total = enc_s + (0.0 if math.isnan(dec_s) else dec_s)
     return RDRecord(
-        label=label, image=name, height=h, width=w, quality=quality, bytes=len(data),
-        bpp=bits_per_pixel(data, h, w), psnr=psnr(image, _match(image, dec)),
-        encode_s=enc_s, decode_s=dec_s, seconds=total,
+        label=label,
+        image=name,
+        height=h,
+        width=w,
+        quality=quality,
+        bytes=len(data),
+        bpp=bits_per_pixel(data, h, w),
+        psnr=psnr(image, _match(image, dec)),
+        encode_s=enc_s,
+        decode_s=dec_s,
+        seconds=total,
     )
 
 
@@ -262,9 +270,11 @@ def average_curve(records: Iterable[RDRecord], label: str) -> tuple[np.ndarray, 
     qs = sorted(q for q, v in by_q.items() if len(v) == len(images))
     if not qs:
         raise InputError(f"no records for label {label!r}")
-    return (np.asarray(qs),
-            np.asarray([np.mean([v[0] for v in by_q[q]]) for q in qs]),
-            np.asarray([np.mean([v[1] for v in by_q[q]]) for q in qs]))
+    return (
+        np.asarray(qs),
+        np.asarray([np.mean([v[0] for v in by_q[q]]) for q in qs]),
+        np.asarray([np.mean([v[1] for v in by_q[q]]) for q in qs]),
+    )
 
 
 def mean_psnr_at_bpp(records: Iterable[RDRecord], label: str, target_bpp: float) -> tuple[float, int]:

@@ -28,12 +28,18 @@ import torch
 
 from neuralwrap import __version__
 from neuralwrap.errors import CheckpointError, InputError
-from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.models.networks import RerenderConfig, Rerenderer
+from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.train.checkpoint import _pair, _read_pair, _write_pair, apply_state_dict
 
-__all__ = ["BUNDLE_FORMAT_VERSION", "SceneBundle", "load_rerenderer", "load_scene_bundle", "save_rerenderer",
-           "save_scene_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT_VERSION",
+    "SceneBundle",
+    "load_rerenderer",
+    "load_scene_bundle",
+    "save_rerenderer",
+    "save_scene_bundle",
+]
 
 #: version of the model / scene-bundle file layout; loaders refuse other versions
 BUNDLE_FORMAT_VERSION: int = 1
@@ -48,8 +54,12 @@ def _resolve(path: PathLike, default_stem: str) -> Path:
 
 def _write(path: PathLike, default_stem: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     st_path, json_path = _pair(_resolve(path, default_stem))
-    _write_pair(st_path, json_path, tensors,
-                {"format_version": BUNDLE_FORMAT_VERSION, "neuralwrap_version": __version__, **meta})
+    _write_pair(
+        st_path,
+        json_path,
+        tensors,
+        {"format_version": BUNDLE_FORMAT_VERSION, "neuralwrap_version": __version__, **meta},
+    )
     return st_path
 
 
@@ -58,15 +68,22 @@ def _read(path: PathLike, default_stem: str, kind: str) -> tuple[dict[str, Any],
 
 
 # ------------------------------------------------------------------------------------------ model
-def save_rerenderer(path: PathLike, model: Rerenderer, extra: dict[str, Any] | None = None, *, half: bool = False) -> None:
+def save_rerenderer(
+    path: PathLike, model: Rerenderer, extra: dict[str, Any] | None = None, *, half: bool = False
+) -> None:
     """Write ``model`` (generator + encoder) to ``<path>.safetensors`` + ``<path>.json`` atomically.
 
     ``path`` may be a folder (then ``folder/model.*``), either file name or the common stem. ``extra`` is
     stored as is (JSON). ``half`` stores float16 weights (half the size; loaded back as float32).
     """
     tensors = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    meta = {"kind": "rerenderer", "config": model.config.to_dict(), "extra": dict(extra or {}),
-            "num_parameters": sum(p.numel() for p in model.parameters()), "dtype": "float16" if half else "float32"}
+    meta = {
+        "kind": "rerenderer",
+        "config": model.config.to_dict(),
+        "extra": dict(extra or {}),
+        "num_parameters": sum(p.numel() for p in model.parameters()),
+        "dtype": "float16" if half else "float32",
+    }
     try:
         json.dumps(meta)
     except TypeError as exc:
@@ -86,8 +103,12 @@ def load_rerenderer(path_or_dir: PathLike, device: str | torch.device = "cpu") -
     except (InputError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path_or_dir}: bad model config: {exc}") from exc
     model = Rerenderer(config)
-    apply_state_dict(model, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()},
-                     strict=True, what=f"rerenderer {path_or_dir}")
+    apply_state_dict(
+        model,
+        {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()},
+        strict=True,
+        what=f"rerenderer {path_or_dir}",
+    )
     model.extra = dict(meta.get("extra", {}))  # type: ignore[attr-defined]
     return model.to(device).eval()
 
@@ -126,18 +147,32 @@ class SceneBundle:
 def save_scene_bundle(path: PathLike, scene: SceneBundle) -> None:
     """Write ``scene`` to ``<path>.safetensors`` + ``<path>.json`` (folder → ``folder/scene.*``) atomically."""
     n = len(scene.points)
-    if scene.points.shape != (n, 3) or scene.colors.shape != (n, 3) or (scene.normals is not None and scene.normals.shape != (n, 3)):
-        raise InputError(f"scene points/colors/normals must all be (N, 3), got {scene.points.shape}, "
-                         f"{scene.colors.shape}, {None if scene.normals is None else scene.normals.shape}")
-    tensors = {"xyz": torch.from_numpy(np.ascontiguousarray(scene.points, dtype=np.float32)),
-               "rgb": torch.from_numpy(np.ascontiguousarray(scene.colors, dtype=np.uint8))}
+    if (
+        scene.points.shape != (n, 3)
+        or scene.colors.shape != (n, 3)
+        or (scene.normals is not None and scene.normals.shape != (n, 3))
+    ):
+        raise InputError(
+            f"scene points/colors/normals must all be (N, 3), got {scene.points.shape}, "
+            f"{scene.colors.shape}, {None if scene.normals is None else scene.normals.shape}"
+        )
+    tensors = {
+        "xyz": torch.from_numpy(np.ascontiguousarray(scene.points, dtype=np.float32)),
+        "rgb": torch.from_numpy(np.ascontiguousarray(scene.colors, dtype=np.uint8)),
+    }
     if scene.normals is not None:
         tensors["normals"] = torch.from_numpy(np.ascontiguousarray(scene.normals, dtype=np.float16))
-    meta = {"kind": "rerender-scene", "num_points": n, "depth_scale": float(scene.depth_scale),
-            "splat_radius": int(scene.splat_radius), "holdout": list(scene.holdout),
-            "cameras": [{"name": k, **c.to_dict()} for k, c in scene.cameras.items()],
-            "codes": {k: [float(x) for x in np.asarray(v).ravel()] for k, v in scene.codes.items()},
-            "highlights": dict(scene.highlights), "meta": dict(scene.meta)}
+    meta = {
+        "kind": "rerender-scene",
+        "num_points": n,
+        "depth_scale": float(scene.depth_scale),
+        "splat_radius": int(scene.splat_radius),
+        "holdout": list(scene.holdout),
+        "cameras": [{"name": k, **c.to_dict()} for k, c in scene.cameras.items()],
+        "codes": {k: [float(x) for x in np.asarray(v).ravel()] for k, v in scene.codes.items()},
+        "highlights": dict(scene.highlights),
+        "meta": dict(scene.meta),
+    }
     _write(path, "scene", tensors, meta)
 
 
@@ -157,10 +192,17 @@ def load_scene_bundle(path: PathLike) -> SceneBundle:
             raise InputError(f"'depth_scale' must be a finite number > 0, got {meta['depth_scale']!r}")
         if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_SPLAT_RADIUS:
             raise InputError(f"'splat_radius' must be an integer in 0..{MAX_SPLAT_RADIUS}, got {radius!r}")
-        return SceneBundle(points=t["xyz"].numpy(), colors=t["rgb"].numpy(),
-                           normals=t["normals"].float().numpy() if "normals" in t else None, cameras=cameras,
-                           codes=codes, depth_scale=depth_scale, splat_radius=radius,
-                           holdout=list(meta.get("holdout", [])), highlights=dict(meta.get("highlights", {})),
-                           meta=dict(meta.get("meta", {})))
+        return SceneBundle(
+            points=t["xyz"].numpy(),
+            colors=t["rgb"].numpy(),
+            normals=t["normals"].float().numpy() if "normals" in t else None,
+            cameras=cameras,
+            codes=codes,
+            depth_scale=depth_scale,
+            splat_radius=radius,
+            holdout=list(meta.get("holdout", [])),
+            highlights=dict(meta.get("highlights", {})),
+            meta=dict(meta.get("meta", {})),
+        )
     except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
         raise CheckpointError(f"{path}: bad scene bundle: {exc}") from exc

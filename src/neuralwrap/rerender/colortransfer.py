@@ -22,8 +22,10 @@ from neuralwrap.errors import InputError
 
 __all__ = ["affine_transfer", "lab_to_rgb", "reinhard_transfer", "rgb_to_lab"]
 
-_M = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
-                  dtype=torch.float64)
+_M = torch.tensor(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
+    dtype=torch.float64,
+)
 _WHITE = torch.tensor([0.950456, 1.0, 1.088754], dtype=torch.float64)
 _EPS, _KAPPA = 216 / 24389, 24389 / 27
 
@@ -62,8 +64,9 @@ def _pixels(x: Tensor, mask: Tensor | None) -> Tensor:
     return flat[:, mask.flatten().bool()]
 
 
-def reinhard_transfer(src: Tensor, ref: Tensor, *, src_mask: Tensor | None = None,
-                      ref_mask: Tensor | None = None, min_pixels: int = 16) -> Tensor:
+def reinhard_transfer(
+    src: Tensor, ref: Tensor, *, src_mask: Tensor | None = None, ref_mask: Tensor | None = None, min_pixels: int = 16
+) -> Tensor:
     """``src`` recoloured so its Lab mean/std (over ``src_mask``) match ``ref``'s (over ``ref_mask``).
 
     ``src`` and ``ref`` may differ in size. With fewer than ``min_pixels`` selected pixels on either side

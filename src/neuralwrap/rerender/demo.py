@@ -19,18 +19,27 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.rerender.render.appearance import interpolate_codes
-from neuralwrap.rerender.render.paths import interpolate_cameras, order_keyframes, static_path
-from neuralwrap.rerender.render.frames import SceneRenderer, render_sequence, scene_from_bundle
+from neuralwrap.rerender.render.frames import (
+    SceneRenderer,
+    load_bundle_source,
+    render_sequence,
+)
+from neuralwrap.rerender.render.paths import (
+    interpolate_cameras,
+    order_keyframes,
+    static_path,
+)
 from neuralwrap.resources import package_file
 
 __all__ = ["pick_codes", "pretrained_dir", "run_demo"]
@@ -44,7 +53,7 @@ def pretrained_dir(name: str = "synthetic") -> Path:
     return package_file("neuralwrap.rerender", f"pretrained/{name}")
 
 
-def pick_codes(codes: dict[str, np.ndarray], highlights: dict[str, str]) -> tuple[str, str]:
+def pick_codes(codes: Mapping[str, np.ndarray | Tensor], highlights: Mapping[str, str]) -> tuple[str, str]:
     """Two photo names whose codes to interpolate: the pair farthest apart in code space (the widest
     appearance change the model renders); without codes for that, the first two bundle highlights."""
     names = list(codes)
@@ -59,59 +68,86 @@ def pick_codes(codes: dict[str, np.ndarray], highlights: dict[str, str]) -> tupl
     raise InputError(f"the bundle needs at least 2 appearance codes for the demo, has {len(names)}")
 
 
-def run_demo(out_dir: str | os.PathLike[str], *, bundle_dir: str | os.PathLike[str] | None = None,
-             fly_frames: int = 48, interp_frames: int = 24, fps: int = 24, max_keys: int = 8,
-             splat_radius: int | None = None, progress_for: ProgressFactory | None = None) -> dict[str, Any]:
+def run_demo(
+    out_dir: str | os.PathLike[str],
+    *,
+    bundle_dir: str | os.PathLike[str] | None = None,
+    fly_frames: int = 48,
+    interp_frames: int = 24,
+    fps: int = 24,
+    max_keys: int = 8,
+    splat_radius: int | None = None,
+    progress_for: ProgressFactory | None = None,
+) -> dict[str, Any]:
     """Render the three demo videos of the bundle in ``bundle_dir`` (default :func:`pretrained_dir`) into
     ``out_dir``; returns the summary also written to ``out_dir/demo.json`` (and ``report.md``).
     ``splat_radius`` overrides the bundle's point half-size (px at the bundle cameras' resolution).
 
     Raises :class:`~neuralwrap.errors.CheckpointError` when the bundle is missing or unreadable.
     """
-    from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
-
     t0 = time.perf_counter()
     src = Path(bundle_dir) if bundle_dir is not None else pretrained_dir()
-    model = load_rerenderer(src)
-    bundle = load_scene_bundle(src)
-    scene = scene_from_bundle(bundle)
-    if splat_radius is not None:
-        scene.radius = int(splat_radius)
-    r = SceneRenderer(model, scene)
+    source = load_bundle_source(src, radius=splat_radius)
+    scene = source.scene
+    r = SceneRenderer(source.model, scene)
     t_load = time.perf_counter() - t0
-    a, b = pick_codes(bundle.codes, bundle.highlights)
-    ca, cb = (torch.from_numpy(np.asarray(bundle.codes[n], np.float32).ravel()) for n in (a, b))
+    a, b = pick_codes(source.codes, source.highlights)
+    ca, cb = (source.codes[n].reshape(-1) for n in (a, b))
     keys = order_keyframes(list(scene.cameras.values()), max_keys)
     w, h = r.source_size
     fly = interpolate_cameras(keys, fly_frames, width=w, height=h)
     centre = static_path(keys[len(keys) // 2], interp_frames, width=w, height=h)
-    jobs = [("fly", fly, ca[None].expand(fly_frames, -1)),
-            ("appearance", centre, interpolate_codes([ca, cb], interp_frames)),
-            ("fly_appearance", fly, interpolate_codes([ca, cb], fly_frames))]
+    jobs = [
+        ("fly", fly, ca[None].expand(fly_frames, -1)),
+        ("appearance", centre, interpolate_codes([ca, cb], interp_frames)),
+        ("fly_appearance", fly, interpolate_codes([ca, cb], fly_frames)),
+    ]
     out = Path(out_dir)
     videos = {}
     for name, cams, codes in jobs:
         prog = progress_for(name, len(cams)) if progress_for is not None else None
         videos[name] = render_sequence(r, cams, codes, out, name, fps=fps, pngs=False, progress=prog)
-    summary = {"bundle": str(src), "model_size": list(r.size), "points": len(bundle.points),
-               "cameras": len(bundle.cameras), "appearance_from": a, "appearance_to": b,
-               "fly_keyframes": len(keys), "splat_radius": scene.radius, "load_s": round(t_load, 2), "videos": videos,
-               "total_s": round(time.perf_counter() - t0, 2), "threads": torch.get_num_threads(),
-               "machine": platform.machine()}
+    summary = {
+        "bundle": str(src),
+        "model_size": list(r.size),
+        "points": len(scene.xyz),
+        "cameras": len(scene.cameras),
+        "appearance_from": a,
+        "appearance_to": b,
+        "fly_keyframes": len(keys),
+        "splat_radius": scene.radius,
+        "load_s": round(t_load, 2),
+        "videos": videos,
+        "total_s": round(time.perf_counter() - t0, 2),
+        "threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+    }
     atomic_write_bytes(out / "demo.json", json.dumps(summary, indent=1).encode())
     atomic_write_bytes(out / "report.md", _report(summary, out).encode())
     return summary
 
 
 def _report(s: dict[str, Any], out: Path) -> str:
-    what = {"fly": f"fly-through of {s['fly_keyframes']} registered viewpoints, appearance of {s['appearance_from']}",
-            "appearance": f"fixed central viewpoint, appearance {s['appearance_from']} → {s['appearance_to']}",
-            "fly_appearance": f"fly-through while the appearance moves {s['appearance_from']} → {s['appearance_to']}"}
-    lines = ["# rerender demo", "", (f"Bundle: `{s['bundle']}` ({s['points']} points, {s['cameras']} cameras); "
-             f"model size {s['model_size'][0]}×{s['model_size'][1]}; torch threads {s['threads']}."), "",
-             "| video | what | frames | size | contact sheet | render (s) |", "|---|---|---|---|---|---|"]
+    what = {
+        "fly": f"fly-through of {s['fly_keyframes']} registered viewpoints, appearance of {s['appearance_from']}",
+        "appearance": f"fixed central viewpoint, appearance {s['appearance_from']} → {s['appearance_to']}",
+        "fly_appearance": f"fly-through while the appearance moves {s['appearance_from']} → {s['appearance_to']}",
+    }
+    lines = [
+        "# rerender demo",
+        "",
+        (
+            f"Bundle: `{s['bundle']}` ({s['points']} points, {s['cameras']} cameras); "
+            f"model size {s['model_size'][0]}×{s['model_size'][1]}; torch threads {s['threads']}."
+        ),
+        "",
+        "| video | what | frames | size | contact sheet | render (s) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, v in s["videos"].items():
-        lines.append(f"| `{Path(v['video']).relative_to(out)}` | {what[name]} | {v['frames']} @ {v['fps']} fps | "
-                     f"{v['size'][0]}×{v['size'][1]} | `{Path(v['sheet']).relative_to(out)}` | {v['seconds']} |")
+        lines.append(
+            f"| `{Path(v['video']).relative_to(out)}` | {what[name]} | {v['frames']} @ {v['fps']} fps | "
+            f"{v['size'][0]}×{v['size'][1]} | `{Path(v['sheet']).relative_to(out)}` | {v['seconds']} |"
+        )
     lines += ["", f"Loading model + bundle: {s['load_s']} s. Total: {s['total_s']} s.", ""]
     return "\n".join(lines)

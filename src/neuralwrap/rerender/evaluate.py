@@ -44,17 +44,30 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from torch import Tensor
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path, atomic_write_bytes
+from neuralwrap.metrics.lpips import lpips
 from neuralwrap.metrics.psnr import psnr_torch
 from neuralwrap.metrics.ssim import ssim
 from neuralwrap.rerender.colortransfer import reinhard_transfer
+from neuralwrap.rerender.render.frames import model_settings
+from neuralwrap.rerender.render.paths import resolve_name
 from neuralwrap.rerender.scene.dataset import Frame, RerenderDataset
+from neuralwrap.rerender.scene.inputs import frame_input, photo_tensor
 
-__all__ = ["BASELINES", "EvalResult", "color_transfer_baseline", "evaluate_photo", "evaluate_rerender", "fit_code",
-           "half_metrics", "holdout_names"]
+__all__ = [
+    "BASELINES",
+    "EvalResult",
+    "color_transfer_baseline",
+    "evaluate_photo",
+    "evaluate_rerender",
+    "fit_code",
+    "half_metrics",
+    "holdout_names",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +93,12 @@ class EvalResult:
 
 def half_metrics(pred: Tensor, target: Tensor, *, lpips_net: str = "alex") -> dict[str, float]:
     """PSNR / SSIM / LPIPS of the right halves (``cols ≥ W//2``) of ``(3,H,W)`` images in [0,1]."""
-    from neuralwrap.metrics.lpips import lpips
-
     if pred.shape != target.shape or pred.ndim != 3:
-        raise InputError(f"half_metrics needs two (3,H,W) images of one shape, got {tuple(pred.shape)}, {tuple(target.shape)}")
+        raise InputError(
+            f"half_metrics needs two (3,H,W) images of one shape, got {tuple(pred.shape)}, {tuple(target.shape)}"
+        )
     w = pred.shape[-1]
-    x, y = pred[None, :, :, w // 2:].float(), target[None, :, :, w // 2:].float()
+    x, y = pred[None, :, :, w // 2 :].float(), target[None, :, :, w // 2 :].float()
     p = float(psnr_torch(x, y)[0])
     with torch.no_grad():
         lp = float(lpips(x, y, net=lpips_net)[0])
@@ -117,8 +130,6 @@ def holdout_names(models: Mapping[str, torch.nn.Module], ds: RerenderDataset, gi
 
     Raises :class:`InputError` for unknown names, when none are known, or when a photo was trained on by a model.
     """
-    from neuralwrap.rerender.render.paths import resolve_name
-
     names = {n: None for n in ds.names}
     if given:
         out = [resolve_name(g, names) for g in given]
@@ -135,12 +146,16 @@ def holdout_names(models: Mapping[str, torch.nn.Module], ds: RerenderDataset, gi
     return out
 
 
-def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tuple[int, int], *,
-                   lpips_net: str = "alex", fit_code_steps: int = 0) -> tuple[list[EvalResult], dict[str, np.ndarray]]:
+def evaluate_photo(
+    frame: Frame,
+    models: Mapping[str, torch.nn.Module],
+    size: tuple[int, int],
+    *,
+    lpips_net: str = "alex",
+    fit_code_steps: int = 0,
+) -> tuple[list[EvalResult], dict[str, np.ndarray]]:
     """Metrics of the baselines and every model on one held-out frame (plus ``<label>+fit`` with a code fitted
     on the left half, see the module doc); also the ``(H,W,3)`` uint8 images."""
-    from neuralwrap.rerender.scene.inputs import frame_input, photo_tensor
-
     photo = photo_tensor(frame, size)
     base = frame_input(frame, size=size, use_semantics=False)
     point, valid = base[:3], base[7] > 0
@@ -148,13 +163,26 @@ def evaluate_photo(frame: Frame, models: Mapping[str, torch.nn.Module], size: tu
     for label, model in models.items():
         for suffix, image in _model_images(model, frame, photo, size, fit_code_steps).items():
             images[label + suffix] = image
-    results = [EvalResult(frame.name, k, **half_metrics(v, photo, lpips_net=lpips_net))
-               for k, v in images.items() if k != "photo"]
-    return results, {k: (v.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy() for k, v in images.items()}
+    results = [
+        EvalResult(frame.name, k, **half_metrics(v, photo, lpips_net=lpips_net))
+        for k, v in images.items()
+        if k != "photo"
+    ]
+    return results, {
+        k: (v.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy() for k, v in images.items()
+    }
 
 
-def fit_code(model: torch.nn.Module, buffer: Tensor, target: Tensor, code: Tensor, steps: int, *,
-             lr: float = 0.05, columns: int | None = None) -> Tensor:
+def fit_code(
+    model: torch.nn.Module,
+    buffer: Tensor,
+    target: Tensor,
+    code: Tensor,
+    steps: int,
+    *,
+    lr: float = 0.05,
+    columns: int | None = None,
+) -> Tensor:
     """Optimise an appearance ``code`` ``(1, code_dim)`` (generator frozen) for ``steps`` Adam steps so that
     ``model(buffer, code)`` matches ``target`` ``(1,3,H,W)`` in L1 on the columns ``< columns`` (all if None)."""
     if steps < 0:
@@ -178,13 +206,11 @@ def fit_code(model: torch.nn.Module, buffer: Tensor, target: Tensor, code: Tenso
     return c.detach()
 
 
-def _model_images(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tuple[int, int],
-                  fit_steps: int = 0) -> dict[str, Tensor]:
+def _model_images(
+    model: torch.nn.Module, frame: Frame, photo: Tensor, size: tuple[int, int], fit_steps: int = 0
+) -> dict[str, Tensor]:
     """``{"": render with the encoder's left-half code}`` plus ``"+fit"`` (the code fitted on the left half)
     when ``fit_steps > 0`` and the model has an appearance code; ``(3,H,W)`` in [0,1]."""
-    from neuralwrap.rerender.scene.inputs import frame_input
-    from neuralwrap.rerender.render.frames import model_settings
-
     st = model_settings(model)
     dev = next(model.parameters()).device
     model.eval()
@@ -200,18 +226,23 @@ def _model_images(model: torch.nn.Module, frame: Frame, photo: Tensor, size: tup
         return {k: model(buf, c)[0].clamp(0, 1).float().cpu() for k, c in codes.items()}
 
 
-def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, torch.nn.Module],
-                      out_dir: str | os.PathLike[str], *, holdout: Sequence[str] | None = None,
-                      size: tuple[int, int] | None = None, lpips_net: str = "alex",
-                      progress: Progress | None = None, fit_code_steps: int = 0) -> dict[str, Any]:
+def evaluate_rerender(
+    work_dir: str | os.PathLike[str],
+    models: Mapping[str, torch.nn.Module],
+    out_dir: str | os.PathLike[str],
+    *,
+    holdout: Sequence[str] | None = None,
+    size: tuple[int, int] | None = None,
+    lpips_net: str = "alex",
+    progress: Progress | None = None,
+    fit_code_steps: int = 0,
+) -> dict[str, Any]:
     """Evaluate ``models`` (label → loaded :class:`Rerenderer`) on the held-out photos of ``work_dir``
     (with ``fit_code_steps``: also ``<label>+fit``, the code fitted on the left half; see the module doc).
 
     ``size`` defaults to the first model's training size (all models are evaluated at one size). Returns the
     summary also written to ``out_dir/summary.json``.
     """
-    from neuralwrap.rerender.render.frames import model_settings
-
     t0 = time.perf_counter()
     ds_root = Path(work_dir) / "dataset"
     if not (ds_root / "dataset.json").is_file():
@@ -223,13 +254,20 @@ def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, tor
     if bad:
         raise InputError(f"model labels {bad} clash with baseline names {BASELINES}")
     names = holdout_names(models, ds, holdout)
-    size = tuple(size or model_settings(next(iter(models.values())))["size"] or (ds.camera(0).width, ds.camera(0).height))
+    size = tuple(
+        size or model_settings(next(iter(models.values())))["size"] or (ds.camera(0).width, ds.camera(0).height)
+    )
     out = Path(out_dir)
     rows: list[EvalResult] = []
     for i, name in enumerate(names):
         frame = ds[ds.names.index(name)]
-        res, imgs = evaluate_photo(frame, models, size, lpips_net=lpips_net,  # type: ignore[arg-type]
-                                   fit_code_steps=fit_code_steps)
+        res, imgs = evaluate_photo(
+            frame,
+            models,
+            size,
+            lpips_net=lpips_net,  # type: ignore[arg-type]
+            fit_code_steps=fit_code_steps,
+        )
         rows += res
         _side_by_side(imgs, out / "side_by_side" / f"{Path(name).stem}.png", name, res)
         if progress is not None:
@@ -243,18 +281,31 @@ def evaluate_rerender(work_dir: str | os.PathLike[str], models: Mapping[str, tor
     return summary
 
 
-def _summary(rows: list[EvalResult], methods: list[str], names: list[str], size: tuple[int, ...],
-             models: Mapping[str, torch.nn.Module], seconds: float, lpips_net: str) -> dict[str, Any]:
-    from neuralwrap.rerender.render.frames import model_settings
-
+def _summary(
+    rows: list[EvalResult],
+    methods: list[str],
+    names: list[str],
+    size: tuple[int, ...],
+    models: Mapping[str, torch.nn.Module],
+    seconds: float,
+    lpips_net: str,
+) -> dict[str, Any]:
     per = {}
     for m in methods:
         sel = [r for r in rows if r.method == m]
-        per[m] = {k: float(np.mean([getattr(r, k) for r in sel])) for k in ("psnr", "ssim", "lpips")} | {"photos": len(sel)}
-    return {"protocol": "appearance from the left half of each held-out photo; metrics on the right half",
-            "holdout": names, "size": list(size), "lpips_net": lpips_net, "psnr_cap_db": PSNR_CAP,
-            "methods": per, "models": {k: model_settings(m) for k, m in models.items()},
-            "seconds": round(seconds, 2)}
+        per[m] = {k: float(np.mean([getattr(r, k) for r in sel])) for k in ("psnr", "ssim", "lpips")} | {
+            "photos": len(sel)
+        }
+    return {
+        "protocol": "appearance from the left half of each held-out photo; metrics on the right half",
+        "holdout": names,
+        "size": list(size),
+        "lpips_net": lpips_net,
+        "psnr_cap_db": PSNR_CAP,
+        "methods": per,
+        "models": {k: model_settings(m) for k, m in models.items()},
+        "seconds": round(seconds, 2),
+    }
 
 
 def _write_csv(rows: list[EvalResult], path: Path) -> None:
@@ -267,13 +318,9 @@ def _write_csv(rows: list[EvalResult], path: Path) -> None:
 
 
 def _bar_plot(summary: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     methods = list(summary["methods"])
-    fig, axes = plt.subplots(1, 3, figsize=(4 + 1.2 * len(methods) * 1.5, 3.6))
+    fig = Figure(figsize=(4 + 1.2 * len(methods) * 1.5, 3.6))
+    axes = fig.subplots(1, 3)
     for ax, (key, title) in zip(axes, [("psnr", "PSNR (dB) ↑"), ("ssim", "SSIM ↑"), ("lpips", "LPIPS ↓")]):
         vals = [summary["methods"][m][key] for m in methods]
         bars = ax.bar(range(len(methods)), vals, color=[f"C{i}" for i in range(len(methods))])
@@ -284,20 +331,15 @@ def _bar_plot(summary: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
-    plt.close(fig)
 
 
 def _side_by_side(imgs: dict[str, np.ndarray], path: Path, name: str, res: list[EvalResult]) -> None:
     """photo | point render | colour transfer | models, with the left/right split marked and PSNR in titles."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     score = {r.method: r for r in res}
     keys = list(imgs)
     h, w = imgs["photo"].shape[:2]
-    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) * w / max(h, 1) * 0.75 + 0.5, 2.6))
+    fig = Figure(figsize=(2.6 * len(keys) * w / max(h, 1) * 0.75 + 0.5, 2.6))
+    axes = fig.subplots(1, len(keys))
     for ax, k in zip(np.atleast_1d(axes), keys):
         ax.imshow(imgs[k], interpolation="nearest")
         ax.axvline(w // 2 - 0.5, color="red", lw=0.8)
@@ -308,4 +350,3 @@ def _side_by_side(imgs: dict[str, np.ndarray], path: Path, name: str, res: list[
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
-    plt.close(fig)

@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
@@ -49,8 +48,7 @@ from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.luma import luma_tensor
 from neuralwrap.rerender.checkpoint import SceneBundle, save_rerenderer
-from neuralwrap.rerender.scene.dataset import RerenderDataset
-from neuralwrap.rerender.scene.inputs import flip_buffer, frame_input, photo_tensor
+from neuralwrap.rerender.evaluate import fit_code
 from neuralwrap.rerender.models.losses import (
     PerceptualLoss,
     gram_features,
@@ -64,19 +62,36 @@ from neuralwrap.rerender.models.networks import (
     RerenderConfig,
     Rerenderer,
 )
+from neuralwrap.rerender.scene.dataset import RerenderDataset
+from neuralwrap.rerender.scene.inputs import flip_buffer, frame_input, photo_tensor
 from neuralwrap.train import (
     Hook,
     TrainConfig,
     Trainer,
     all_reduce_mean,
+    barrier,
     init_distributed,
     latest_checkpoint,
     load_checkpoint,
     read_checkpoint_meta,
 )
+from neuralwrap.train.distributed import all_reduce_grads, current_rank
+from neuralwrap.train.ema import frozen_copy
 
-__all__ = ["STAGES", "RerenderTrainConfig", "appearance_diagnostics", "build_scene_bundle", "color_jitter", "compute_codes",
-           "load_training_frames", "require_capture", "stage_progress", "train_rerenderer"]
+__all__ = [
+    "STAGES",
+    "RerenderTrainConfig",
+    "appearance_diagnostics",
+    "build_scene_bundle",
+    "color_jitter",
+    "compute_codes",
+    "encoder_view",
+    "load_training_frames",
+    "require_capture",
+    "scene_depth_scale",
+    "stage_progress",
+    "train_rerenderer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +181,22 @@ class RerenderTrainConfig:
         self.betas = (float(self.betas[0]), float(self.betas[1]))
         self.crop = None if self.crop is None else (int(self.crop[0]), int(self.crop[1]))
         self.holdout = [str(n) for n in self.holdout]
-        ok = {"stage steps must be >= 0": min(self.steps_appearance, self.steps_rerender, self.steps_finetune) >= 0,
-              "batch sizes and vgg_downsample must be >= 1":
-                  min(self.batch_size, self.batch_size_appearance, self.vgg_downsample) >= 1,
-              "learning rates must be > 0": min(self.lr, self.lr_disc, self.lr_appearance, self.lr_code_bias) > 0,
-              "loss weights must be >= 0": min(self.w_gan, self.w_vgg, self.w_l1) >= 0,
-              "ema_decay must be in [0, 1)": 0 <= self.ema_decay < 1,
-              "color_jitter must be >= 0": self.color_jitter >= 0,
-              "ckpt_every, ckpt_seconds and max_seconds must be >= 0":
-                  min(self.ckpt_every, self.ckpt_seconds, 0 if self.max_seconds is None else self.max_seconds) >= 0,
-              "code_from_half must be in [0, 1]": 0 <= self.code_from_half <= 1}
+        ok = {
+            "stage steps must be >= 0": min(self.steps_appearance, self.steps_rerender, self.steps_finetune) >= 0,
+            "batch sizes and vgg_downsample must be >= 1": min(
+                self.batch_size, self.batch_size_appearance, self.vgg_downsample
+            )
+            >= 1,
+            "learning rates must be > 0": min(self.lr, self.lr_disc, self.lr_appearance, self.lr_code_bias) > 0,
+            "loss weights must be >= 0": min(self.w_gan, self.w_vgg, self.w_l1) >= 0,
+            "ema_decay must be in [0, 1)": 0 <= self.ema_decay < 1,
+            "color_jitter must be >= 0": self.color_jitter >= 0,
+            "ckpt_every, ckpt_seconds and max_seconds must be >= 0": min(
+                self.ckpt_every, self.ckpt_seconds, 0 if self.max_seconds is None else self.max_seconds
+            )
+            >= 0,
+            "code_from_half must be in [0, 1]": 0 <= self.code_from_half <= 1,
+        }
         bad = [m for m, good in ok.items() if not good]
         if bad:
             raise InputError("RerenderTrainConfig: " + "; ".join(bad))
@@ -207,7 +228,9 @@ def _split_names(ds: RerenderDataset, holdout: Sequence[str]) -> tuple[list[int]
     return train, held
 
 
-def load_training_frames(ds: RerenderDataset, indices: Sequence[int], config: RerenderConfig) -> tuple[Tensor, Tensor, list[str]]:
+def load_training_frames(
+    ds: RerenderDataset, indices: Sequence[int], config: RerenderConfig
+) -> tuple[Tensor, Tensor, list[str]]:
     """Buffers ``(N, C, H, W)``, photos ``(N, 3, H, W)`` in [0,1] at ``config.size`` and the frame names."""
     bufs, photos, names = [], [], []
     for i in indices:
@@ -233,16 +256,22 @@ def color_jitter(photo: Tensor, strength: float) -> Tensor:
     if strength == 0:
         return photo
     z = torch.randn(6) * strength
-    exposure, gains, sat, gamma = torch.exp(0.3 * z[0]), torch.exp(0.1 * z[1:4]), torch.exp(0.4 * z[4]), torch.exp(0.2 * z[5])
+    exposure, gains, sat, gamma = (
+        torch.exp(0.3 * z[0]),
+        torch.exp(0.1 * z[1:4]),
+        torch.exp(0.4 * z[4]),
+        torch.exp(0.2 * z[5]),
+    )
     x = photo * (exposure * gains)[:, None, None]
     luma = luma_tensor(x)[None]
     x = (luma + sat * (x - luma)).clamp(0, 1)
     return x.pow(gamma)
 
 
-def _encoder_view(photo: Tensor, buf: Tensor, p_half: float) -> tuple[Tensor, Tensor]:
-    """``(photo, buf)`` ``(B,C,H,W)`` as the encoder sees them: with probability ``p_half`` (global torch RNG)
-    only their left or right half (one side for the whole batch), else whole."""
+def encoder_view(photo: Tensor, buf: Tensor, p_half: float) -> tuple[Tensor, Tensor]:
+    """``(photo, buf)`` ``(B,C,H,W)`` as the appearance encoder sees them in training (``code_from_half``): with
+    probability ``p_half`` (global torch RNG) only their left or right half (one side for the whole batch), else
+    the same tensors, whole."""
     if p_half <= 0 or float(torch.rand(())) >= p_half:
         return photo, buf
     w = photo.shape[-1] // 2
@@ -250,14 +279,15 @@ def _encoder_view(photo: Tensor, buf: Tensor, p_half: float) -> tuple[Tensor, Te
     return photo[..., cols], buf[..., cols]
 
 
-def _augment(buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | None,
-             jitter: float = 0.0) -> tuple[Tensor, Tensor]:
+def _augment(
+    buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | None, jitter: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Random flip / crop / colour jitter of one ``(C,H,W)`` buffer and its ``(3,H,W)`` photo (global torch RNG)."""
     if crop is not None:
         cw, ch = min(crop[0], buf.shape[-1]), min(crop[1], buf.shape[-2])
         y = int(torch.randint(0, buf.shape[-2] - ch + 1, ()))
         x = int(torch.randint(0, buf.shape[-1] - cw + 1, ()))
-        buf, photo = buf[:, y:y + ch, x:x + cw], photo[:, y:y + ch, x:x + cw]
+        buf, photo = buf[:, y : y + ch, x : x + cw], photo[:, y : y + ch, x : x + cw]
     if flip and bool(torch.rand(()) < 0.5):
         buf, photo = flip_buffer(buf), photo.flip(-1)
     if jitter > 0 and bool(torch.rand(()) < 0.5):
@@ -268,8 +298,9 @@ def _augment(buf: Tensor, photo: Tensor, flip: bool, crop: tuple[int, int] | Non
 class _Frames(Dataset):
     """``{"buffer", "photo", "index"}`` items, augmented with the global torch RNG (resumable)."""
 
-    def __init__(self, buffers: Tensor, photos: Tensor, flip: bool, crop: tuple[int, int] | None,
-                 jitter: float = 0.0) -> None:
+    def __init__(
+        self, buffers: Tensor, photos: Tensor, flip: bool, crop: tuple[int, int] | None, jitter: float = 0.0
+    ) -> None:
         self.buffers, self.photos, self.flip, self.crop, self.jitter = buffers, photos, flip, crop, jitter
 
     def __len__(self) -> int:
@@ -283,20 +314,30 @@ class _Frames(Dataset):
 class _Triplets(_Frames):
     """Anchor ``i`` with a positive among its style-nearest photos and a negative among the farthest half."""
 
-    def __init__(self, buffers: Tensor, photos: Tensor, dist_matrix: Tensor, positive_frac: float, flip: bool,
-                 crop: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        buffers: Tensor,
+        photos: Tensor,
+        dist_matrix: Tensor,
+        positive_frac: float,
+        flip: bool,
+        crop: tuple[int, int] | None,
+    ) -> None:
         super().__init__(buffers, photos, flip, crop)
         n = len(buffers)
         order = torch.argsort(dist_matrix + torch.eye(n) * 1e30, dim=1)[:, : n - 1]  # others, nearest first
         k = max(1, round(positive_frac * (n - 1)))
         self.pos = order[:, :k]
-        self.neg = order[:, max(k, (n - 1) // 2):] if n > 2 else order[:, -1:]
+        self.neg = order[:, max(k, (n - 1) // 2) :] if n > 2 else order[:, -1:]
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         p = int(self.pos[i, torch.randint(0, self.pos.shape[1], ())])
         q = int(self.neg[i, torch.randint(0, self.neg.shape[1], ())])
         items = [super(_Triplets, self).__getitem__(j) for j in (i, p, q)]
-        return {"buffer": torch.stack([it["buffer"] for it in items]), "photo": torch.stack([it["photo"] for it in items])}
+        return {
+            "buffer": torch.stack([it["buffer"] for it in items]),
+            "photo": torch.stack([it["photo"] for it in items]),
+        }
 
 
 # ---------------------------------------------------------------------------------------- models
@@ -319,21 +360,6 @@ class _GanStage(nn.Module):
         self.rerenderer, self.disc = rerenderer, disc
 
 
-def _allreduce_grads(params: Sequence[nn.Parameter]) -> None:
-    """Average gradients over ranks (no-op in a single process)."""
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
-        return
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= dist.get_world_size()
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.grad = flat[offset:offset + n].view_as(p).clone()
-        offset += n
-
-
 class _GanTrainer(Trainer):
     """Trainer whose step is one LSGAN discriminator update then one generator(+encoder) update."""
 
@@ -354,7 +380,7 @@ class _GanTrainer(Trainer):
         code = None
         if rr.config.use_appearance:
             with torch.set_grad_enabled(self.train_encoder):
-                code = rr.encode(*_encoder_view(photo, buf, t.code_from_half))
+                code = rr.encode(*encoder_view(photo, buf, t.code_from_half))
         fake = rr(buf, code)
         cond = rr.prepare(buf)
         # discriminator
@@ -373,7 +399,11 @@ class _GanTrainer(Trainer):
         loss_vgg = fake.new_zeros(())
         if self.perceptual is not None and t.w_vgg > 0:
             k = t.vgg_downsample
-            loss_vgg = self.perceptual(F.avg_pool2d(fake, k), F.avg_pool2d(photo, k)) if k > 1 else self.perceptual(fake, photo)
+            loss_vgg = (
+                self.perceptual(F.avg_pool2d(fake, k), F.avg_pool2d(photo, k))
+                if k > 1
+                else self.perceptual(fake, photo)
+            )
         loss_l1 = (fake - photo).abs().mean()
         loss_g = t.w_gan * loss_gan + t.w_vgg * loss_vgg + t.w_l1 * loss_l1
         if not torch.isfinite(loss_g.detach()) or not torch.isfinite(loss_d.detach()):
@@ -384,24 +414,15 @@ class _GanTrainer(Trainer):
         return {k: float(v.detach()) for k, v in logs.items()}
 
     def _finish(self, params: list[nn.Parameter], opt: torch.optim.Optimizer) -> None:
-        _allreduce_grads(params)
+        all_reduce_grads(params)
         if self.tcfg.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(params, self.tcfg.grad_clip)
         opt.step()
 
 
 # ---------------------------------------------------------------------------------------- stages
-def _rank() -> int:
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else int(os.environ.get("RANK", "0") or 0)
-
-
-def _barrier() -> None:
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        dist.barrier()
-
-
 def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
-    if _rank() == 0:
+    if current_rank() == 0:
         atomic_write_bytes(path, json.dumps(doc, indent=1).encode())
 
 
@@ -428,10 +449,22 @@ def stage_progress(out_dir: str | os.PathLike[str]) -> dict[str, int]:
 
 
 def _engine_config(tcfg: RerenderTrainConfig, stage_dir: Path, steps: int, ema: bool, batch_size: int) -> TrainConfig:
-    return TrainConfig(steps=steps, batch_size=batch_size, lr=tcfg.lr, seed=tcfg.seed, device=tcfg.device,
-                       log_every=tcfg.log_every, ckpt_every=tcfg.ckpt_every, ckpt_seconds=tcfg.ckpt_seconds,
-                       out_dir=str(stage_dir), ema_decay=tcfg.ema_decay if ema else None, keep_checkpoints=2,
-                       progress=tcfg.progress, tensorboard=tcfg.tensorboard, max_seconds=tcfg.max_seconds)
+    return TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        lr=tcfg.lr,
+        seed=tcfg.seed,
+        device=tcfg.device,
+        log_every=tcfg.log_every,
+        ckpt_every=tcfg.ckpt_every,
+        ckpt_seconds=tcfg.ckpt_seconds,
+        out_dir=str(stage_dir),
+        ema_decay=tcfg.ema_decay if ema else None,
+        keep_checkpoints=2,
+        progress=tcfg.progress,
+        tensorboard=tcfg.tensorboard,
+        max_seconds=tcfg.max_seconds,
+    )
 
 
 def _adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -464,11 +497,16 @@ def _run_stage(trainer: Trainer, stage_dir: Path, steps: int) -> dict[str, Any]:
     """Fit one stage; ``done.json`` only once it reached ``steps`` (a stage cut by the budget resumes later)."""
     t0 = time.monotonic()
     logs = trainer.fit()
-    record = {"steps": trainer.step, "target_steps": steps, "truncated": trainer.step < steps,
-              "seconds": round(time.monotonic() - t0, 1), "logs": logs}
+    record = {
+        "steps": trainer.step,
+        "target_steps": steps,
+        "truncated": trainer.step < steps,
+        "seconds": round(time.monotonic() - t0, 1),
+        "logs": logs,
+    }
     if not record["truncated"]:
         _write_json(stage_dir / "done.json", record)
-    _barrier()
+    barrier()
     return record
 
 
@@ -479,8 +517,15 @@ def _reload(stage_dir: Path, modules: dict[str, nn.Module]) -> None:
     load_checkpoint(path, modules, strict=True)
 
 
-def _stage1(rr: Rerenderer, data: tuple[Tensor, Tensor], perc: PerceptualLoss, tcfg: RerenderTrainConfig,
-            out: Path, clock: _Clock, hooks: Sequence[Hook]) -> dict[str, Any]:
+def _stage1(
+    rr: Rerenderer,
+    data: tuple[Tensor, Tensor],
+    perc: PerceptualLoss,
+    tcfg: RerenderTrainConfig,
+    out: Path,
+    clock: _Clock,
+    hooks: Sequence[Hook],
+) -> dict[str, Any]:
     stage_dir = out / STAGES[0]
     wrapper = _EncoderStage(rr)
     done = _stage_done(stage_dir, tcfg.steps_appearance)
@@ -503,9 +548,16 @@ def _stage1(rr: Rerenderer, data: tuple[Tensor, Tensor], perc: PerceptualLoss, t
         return loss, {"dist_gap": float(gap.detach()), "code_std": float(spread)}
 
     cfg = _engine_config(tcfg, stage_dir, tcfg.steps_appearance, ema=False, batch_size=tcfg.batch_size_appearance)
-    trainer = Trainer(wrapper, loss_fn, ds, cfg, optimizer_factory=lambda m: _adam(m.parameters(), tcfg.lr_appearance, tcfg.betas),
-                      hooks=hooks, model_config={"rerender": rr.config.to_dict(), "stage": STAGES[0]},
-                      started_at=clock.t0)
+    trainer = Trainer(
+        wrapper,
+        loss_fn,
+        ds,
+        cfg,
+        optimizer_factory=lambda m: _adam(m.parameters(), tcfg.lr_appearance, tcfg.betas),
+        hooks=hooks,
+        model_config={"rerender": rr.config.to_dict(), "stage": STAGES[0]},
+        started_at=clock.t0,
+    )
     try:
         return _run_stage(trainer, stage_dir, tcfg.steps_appearance)
     finally:
@@ -523,15 +575,25 @@ def _calibrate_codes(rr: Rerenderer, buffers: Tensor, photos: Tensor, device: st
     was = rr.training
     rr.eval()
     dev = next(rr.parameters()).device
-    raw = torch.cat([rr.encode(photos[i:i + 8].to(dev), buffers[i:i + 8].to(dev)) for i in range(0, len(photos), 8)])
+    raw = torch.cat(
+        [rr.encode(photos[i : i + 8].to(dev), buffers[i : i + 8].to(dev)) for i in range(0, len(photos), 8)]
+    )
     rr.train(was)
     enc.calibrate(raw)
     log.info("appearance codes calibrated: raw per-dim std %s", [round(float(v), 4) for v in enc.scale])
 
 
-def _gan_stage(stage: int, gan: _GanStage, ds: Dataset, perc: PerceptualLoss | None, tcfg: RerenderTrainConfig,
-               out: Path, clock: _Clock, hooks: Sequence[Hook],
-               ema_init: nn.Module | None) -> tuple[dict[str, Any], nn.Module | None]:
+def _gan_stage(
+    stage: int,
+    gan: _GanStage,
+    ds: Dataset,
+    perc: PerceptualLoss | None,
+    tcfg: RerenderTrainConfig,
+    out: Path,
+    clock: _Clock,
+    hooks: Sequence[Hook],
+    ema_init: nn.Module | None,
+) -> tuple[dict[str, Any], nn.Module | None]:
     """Run stage 2 (``stage=1``) or 3 (``stage=2``); returns its record and the EMA container (``ema_init`` when
     the time budget was spent before the stage started)."""
     name = STAGES[stage]
@@ -543,7 +605,7 @@ def _gan_stage(stage: int, gan: _GanStage, ds: Dataset, perc: PerceptualLoss | N
         rr.encoder.requires_grad_(train_encoder)
     done = _stage_done(stage_dir, steps)
     if done is not None:
-        ema_copy = _copy_module(gan)
+        ema_copy = frozen_copy(gan)
         _reload(stage_dir, {"model": gan, "ema": ema_copy})
         return done, ema_copy
     if clock.spent():
@@ -560,8 +622,16 @@ def _gan_stage(stage: int, gan: _GanStage, ds: Dataset, perc: PerceptualLoss | N
         return {"gen": gen, "disc": _adam(m.disc.parameters(), tcfg.lr_disc, tcfg.betas)}
 
     cfg = _engine_config(tcfg, stage_dir, steps, ema=True, batch_size=tcfg.batch_size)
-    trainer = _GanTrainer(gan, _no_loss, ds, cfg, optimizer_factory=factory, hooks=hooks,
-                          model_config={"rerender": rr.config.to_dict(), "stage": name}, started_at=clock.t0)
+    trainer = _GanTrainer(
+        gan,
+        _no_loss,
+        ds,
+        cfg,
+        optimizer_factory=factory,
+        hooks=hooks,
+        model_config={"rerender": rr.config.to_dict(), "stage": name},
+        started_at=clock.t0,
+    )
     trainer.setup(perc, tcfg, train_encoder)
     assert trainer.ema is not None
     if ema_init is not None:
@@ -574,16 +644,17 @@ def _no_loss(model: nn.Module, batch: Any, step: int) -> tuple[Tensor, dict[str,
     raise NotImplementedError("the GAN trainer overrides train_step")
 
 
-def _copy_module(m: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(m).eval().requires_grad_(False)
-
-
 # ------------------------------------------------------------------------------------------ main
-def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], cfg: RerenderConfig,
-                     train_cfg: RerenderTrainConfig, *, hooks: Sequence[Hook] = (),
-                     progress: Callable[[str], None] | None = None, started_at: float | None = None) -> dict[str, Any]:
+def train_rerenderer(
+    work_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    cfg: RerenderConfig,
+    train_cfg: RerenderTrainConfig,
+    *,
+    hooks: Sequence[Hook] = (),
+    progress: Callable[[str], None] | None = None,
+    started_at: float | None = None,
+) -> dict[str, Any]:
     """Train (or resume) the three stages on ``WORK_DIR/dataset``; export the EMA model to ``OUT_DIR/model.*``.
 
     ``cfg.depth_scale`` is replaced by the median training depth. ``hooks`` go to every stage's Trainer
@@ -597,8 +668,10 @@ def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     clock = _Clock(t0, train_cfg.max_seconds, init_distributed(train_cfg.device).device)
     vgg_side = min(train_cfg.crop or cfg.size) // train_cfg.vgg_downsample
     if train_cfg.w_vgg > 0 and vgg_side < 18:
-        raise InputError(f"the VGG loss needs images of at least 18 px after cropping and vgg_downsample "
-                         f"(got a shorter side of {vgg_side} px)")
+        raise InputError(
+            f"the VGG loss needs images of at least 18 px after cropping and vgg_downsample "
+            f"(got a shorter side of {vgg_side} px)"
+        )
     ds = RerenderDataset(require_capture(work_dir))
     train_idx, held = _split_names(ds, train_cfg.holdout)
     buffers, photos, names = load_training_frames(ds, train_idx, cfg)
@@ -607,10 +680,18 @@ def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLik
         log.warning("color_jitter ignored: without an appearance code the generator cannot predict the colour change")
         train_cfg = dataclasses.replace(train_cfg, color_jitter=0.0)
     out = Path(out_dir)
-    if _rank() == 0:
+    if current_rank() == 0:
         out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "config.json", {"model": cfg.to_dict(), "train": dataclasses.asdict(train_cfg),
-                                      "work_dir": str(Path(work_dir).resolve()), "train_names": names, "holdout": held})
+    _write_json(
+        out / "config.json",
+        {
+            "model": cfg.to_dict(),
+            "train": dataclasses.asdict(train_cfg),
+            "work_dir": str(Path(work_dir).resolve()),
+            "train_names": names,
+            "holdout": held,
+        },
+    )
     torch.manual_seed(train_cfg.seed)
     rr = Rerenderer(cfg)
     torch.manual_seed(train_cfg.seed + 1)
@@ -641,21 +722,36 @@ def train_rerenderer(work_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     diag = appearance_diagnostics(model, buffers, photos, train_cfg.device) if cfg.use_appearance and complete else {}
     if diag:
         log.info("appearance diagnostics: %s", diag)
-    summary = {"stages": records, "complete": complete, "config": cfg.to_dict(), "train_names": names,
-               "holdout": held, "appearance": diag, "model": str(out / "model.safetensors"),
-               "seconds": round(time.monotonic() - t0, 1)}
-    if _rank() == 0:
-        save_rerenderer(out / "model", model.cpu(), extra={"train_names": names, "holdout": held, "complete": complete,
-                                                           "stages": {k: {kk: v[kk] for kk in ("steps", "truncated")}
-                                                                      for k, v in records.items()}})
+    summary = {
+        "stages": records,
+        "complete": complete,
+        "config": cfg.to_dict(),
+        "train_names": names,
+        "holdout": held,
+        "appearance": diag,
+        "model": str(out / "model.safetensors"),
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    if current_rank() == 0:
+        save_rerenderer(
+            out / "model",
+            model.cpu(),
+            extra={
+                "train_names": names,
+                "holdout": held,
+                "complete": complete,
+                "stages": {k: {kk: v[kk] for kk in ("steps", "truncated")} for k, v in records.items()},
+            },
+        )
     _write_json(out / "summary.json", summary)
-    _barrier()
+    barrier()
     return summary
 
 
 @torch.no_grad()
-def appearance_diagnostics(model: Rerenderer, buffers: Tensor, photos: Tensor, device: str = "cpu",
-                           max_frames: int = 32) -> dict[str, float]:
+def appearance_diagnostics(
+    model: Rerenderer, buffers: Tensor, photos: Tensor, device: str = "cpu", max_frames: int = 32
+) -> dict[str, float]:
     """Does the appearance code matter? Codes of (up to ``max_frames``) training photos ``(N,3,H,W)`` with
     their buffers ``(N,C,H,W)``: ``code_std`` = mean per-dimension std of the codes, ``code_dist`` = mean
     pairwise L2 distance, ``render_diff`` = mean |Δ| (image in [0,1]) between renders of each buffer with its own
@@ -666,26 +762,32 @@ def appearance_diagnostics(model: Rerenderer, buffers: Tensor, photos: Tensor, d
         n = min(len(buffers), max_frames)
         dev = torch.device(device)
         b, p = buffers[:n].to(dev), photos[:n].to(dev)
-        codes = torch.cat([model.encode(p[i:i + 8], b[i:i + 8]) for i in range(0, n, 8)])
+        codes = torch.cat([model.encode(p[i : i + 8], b[i : i + 8]) for i in range(0, n, 8)])
         d = torch.cdist(codes, codes)
         far = d.argmax(dim=1)
-        diffs = [float((model(b[i:i + 1], codes[i:i + 1]) - model(b[i:i + 1], codes[far[i]:far[i] + 1])).abs().mean())
-                 for i in range(n)]
+        diffs = [
+            float(
+                (model(b[i : i + 1], codes[i : i + 1]) - model(b[i : i + 1], codes[far[i] : far[i] + 1])).abs().mean()
+            )
+            for i in range(n)
+        ]
     finally:
         model.train(was)
-    return {"code_std": float(codes.std(dim=0).mean()) if n > 1 else 0.0,
-            "code_dist": float(d.sum() / max(n * (n - 1), 1)), "render_diff": float(np.mean(diffs))}
+    return {
+        "code_std": float(codes.std(dim=0).mean()) if n > 1 else 0.0,
+        "code_dist": float(d.sum() / max(n * (n - 1), 1)),
+        "render_diff": float(np.mean(diffs)),
+    }
 
 
 # ---------------------------------------------------------------------------------------- export
-def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], fit_steps: int = 0, *,
-                  deadline: float | None = None) -> dict[str, np.ndarray]:
+def compute_codes(
+    model: Rerenderer, ds: RerenderDataset, names: Sequence[str], fit_steps: int = 0, *, deadline: float | None = None
+) -> dict[str, np.ndarray]:
     """Appearance codes ``{name: (code_dim,) float32}`` of whole frames ``names`` at the model's size: the
     encoder's, then (``fit_steps > 0``) optimised on the whole photo with the generator frozen
     (:func:`~neuralwrap.rerender.evaluate.fit_code`, NeRF-W-style per-photo embeddings). With ``fit_steps > 0``
     and a ``deadline`` (:func:`time.monotonic` time), no photo's fit starts after it: :class:`TimeoutError`."""
-    from neuralwrap.rerender.evaluate import fit_code
-
     if not model.config.use_appearance:
         return {}
     index = {n: i for i, n in enumerate(ds.names)}
@@ -706,10 +808,18 @@ def compute_codes(model: Rerenderer, ds: RerenderDataset, names: Sequence[str], 
     return out
 
 
-def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, holdout: Sequence[str] = (),
-                       max_points: int = 150_000, seed: int = 0, splat_radius: int = 1,
-                       highlights: Mapping[str, str] | None = None, code_fit_steps: int = 0,
-                       deadline: float | None = None) -> SceneBundle:
+def build_scene_bundle(
+    work_dir: str | os.PathLike[str],
+    model: Rerenderer,
+    *,
+    holdout: Sequence[str] = (),
+    max_points: int = 150_000,
+    seed: int = 0,
+    splat_radius: int = 1,
+    highlights: Mapping[str, str] | None = None,
+    code_fit_steps: int = 0,
+    deadline: float | None = None,
+) -> SceneBundle:
     """Scene bundle of a capture for a trained ``model``: point cloud randomly decimated to ``max_points``,
     all registered cameras, codes of the training photos (not of ``holdout``; optimised for ``code_fit_steps``
     on each photo before ``deadline``, see :func:`compute_codes`), the model's depth scale."""
@@ -727,10 +837,20 @@ def build_scene_bundle(work_dir: str | os.PathLike[str], model: Rerenderer, *, h
     missing = sorted(set((highlights or {}).values()) - set(codes))
     if missing:
         raise InputError(f"highlight photos without a code (held out or unknown): {missing}")
-    return SceneBundle(points=xyz[keep].astype(np.float32), colors=rgb[keep].astype(np.uint8),
-                       normals=None if normals is None else normals[keep].astype(np.float32),
-                       cameras={n: ds.camera(i) for i, n in enumerate(ds.names)}, codes=codes,
-                       depth_scale=model.config.depth_scale, splat_radius=splat_radius, holdout=held,
-                       highlights=dict(highlights or {}),
-                       meta={"source_points": len(xyz), "decimation": "uniform random", "seed": seed,
-                             "code_fit_steps": code_fit_steps})
+    return SceneBundle(
+        points=xyz[keep].astype(np.float32),
+        colors=rgb[keep].astype(np.uint8),
+        normals=None if normals is None else normals[keep].astype(np.float32),
+        cameras={n: ds.camera(i) for i, n in enumerate(ds.names)},
+        codes=codes,
+        depth_scale=model.config.depth_scale,
+        splat_radius=splat_radius,
+        holdout=held,
+        highlights=dict(highlights or {}),
+        meta={
+            "source_points": len(xyz),
+            "decimation": "uniform random",
+            "seed": seed,
+            "code_fit_steps": code_fit_steps,
+        },
+    )

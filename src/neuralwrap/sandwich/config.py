@@ -11,8 +11,18 @@ from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.resources import default_data
 from neuralwrap.train.config import TrainConfig
 
-__all__ = ["IMAGE_TRAIN", "LIMITS", "VIDEO_TRAIN", "ProcessorConfig", "SandwichConfig", "SandwichTrainConfig", "VideoTrainConfig",
-           "is_video_model", "qp_to_quality", "quality_to_qp"]
+__all__ = [
+    "IMAGE_TRAIN",
+    "LIMITS",
+    "VIDEO_TRAIN",
+    "ProcessorConfig",
+    "SandwichConfig",
+    "SandwichTrainConfig",
+    "VideoTrainConfig",
+    "is_video_model",
+    "qp_to_quality",
+    "quality_to_qp",
+]
 
 #: bounds of every numeric config field (inclusive): a model file is untrusted input, and a width of
 #: 200000 would try to allocate terabytes. The shipped models stay far inside them.
@@ -87,8 +97,10 @@ class ProcessorConfig:
         _widths(self.unet_enc, f"{where}.unet_enc", 0)
         _widths(self.unet_dec, f"{where}.unet_dec", 1)
         if len(self.unet_dec) != len(self.unet_enc) + 1:
-            raise InputError(f"config field {where + '.unet_dec'!r} needs one more width than unet_enc "
-                             f"({len(self.unet_enc)} + 1), got {len(self.unet_dec)}")
+            raise InputError(
+                f"config field {where + '.unet_dec'!r} needs one more width than unet_enc "
+                f"({len(self.unet_enc)} + 1), got {len(self.unet_dec)}"
+            )
         _int_in(self.mlp_hidden, f"{where}.mlp_hidden", "mlp_hidden")
         _int_in(self.mlp_layers, f"{where}.mlp_layers", "mlp_layers")
         _int_in(self.carriers, f"{where}.carriers", "carriers")
@@ -138,8 +150,9 @@ class SandwichConfig:
         if self.codec not in list_codecs():
             raise InputError(f"config field 'codec' must be one of {', '.join(list_codecs())}, got {self.codec!r}")
         if self.subsampling not in SUBSAMPLINGS:
-            raise InputError(f"config field 'subsampling' must be one of {', '.join(SUBSAMPLINGS)}, "
-                             f"got {self.subsampling!r}")
+            raise InputError(
+                f"config field 'subsampling' must be one of {', '.join(SUBSAMPLINGS)}, got {self.subsampling!r}"
+            )
         for name in ("in_channels", "code_channels", "out_channels"):
             _int_in(getattr(self, name), name, "channels")
         if self.scale not in (1, 2) or isinstance(self.scale, bool):

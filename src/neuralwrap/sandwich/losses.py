@@ -17,8 +17,18 @@ from neuralwrap.errors import InputError
 from neuralwrap.metrics.lpips import lpips
 from neuralwrap.metrics.msssim import ms_ssim
 
-__all__ = ["DISTORTIONS", "LPIPS_TO_MSE", "MSSSIM_TO_MSE", "PERCEPTUAL_MSE_SHARE", "Distortion", "get_distortion",
-           "lpips_distortion", "msssim_distortion", "mse_distortion", "register_distortion"]
+__all__ = [
+    "DISTORTIONS",
+    "LPIPS_TO_MSE",
+    "MSSSIM_TO_MSE",
+    "PERCEPTUAL_MSE_SHARE",
+    "Distortion",
+    "get_distortion",
+    "lpips_distortion",
+    "msssim_distortion",
+    "mse_distortion",
+    "register_distortion",
+]
 
 #: LPIPS (AlexNet, shift-tolerant) → MSE-like units (8-bit units²)
 LPIPS_TO_MSE = 3000.0

@@ -166,7 +166,9 @@ def _albedo(points: torch.Tensor, normals: torch.Tensor, kind: torch.Tensor, tab
 # -------------------------------------------------------------------------------------------- ray cast
 
 
-def _hit_boxes(o: torch.Tensor, d: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _hit_boxes(
+    o: torch.Tensor, d: torch.Tensor, boxes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Nearest box hit per ray: ``(t (M,), normal (M,3), box index (M,))``; ``t = _FAR`` on a miss."""
     inv = 1.0 / torch.where(d.abs() < _EPS, torch.full_like(d, _EPS), d)
     t1 = (boxes[None, :, 0] - o[:, None]) * inv[:, None]  # (M, B, 3)
@@ -183,10 +185,16 @@ def _hit_boxes(o: torch.Tensor, d: torch.Tensor, boxes: torch.Tensor) -> tuple[t
     return t, normal, b
 
 
-def _hit_ellipsoids(o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _hit_ellipsoids(
+    o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Nearest ellipsoid hit: ``(t (M,), normal (M,3), index (M,))``; ellipsoids ``(E, 2, 3)`` = [centre, radii]."""
     if ell.shape[0] == 0:
-        return torch.full((o.shape[0],), _FAR, dtype=o.dtype), torch.zeros_like(o), torch.zeros(o.shape[0], dtype=torch.long)
+        return (
+            torch.full((o.shape[0],), _FAR, dtype=o.dtype),
+            torch.zeros_like(o),
+            torch.zeros(o.shape[0], dtype=torch.long),
+        )
     oc = (o[:, None] - ell[None, :, 0]) / ell[None, :, 1]
     dd = d[:, None] / ell[None, :, 1]
     a, b, c = (dd * dd).sum(-1), (oc * dd).sum(-1), (oc * oc).sum(-1) - 1
@@ -199,7 +207,9 @@ def _hit_ellipsoids(o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor) -> tupl
     return t, normal / normal.norm(dim=-1, keepdim=True).clamp_min(_EPS), e
 
 
-def _people(rng: np.random.Generator, center: np.ndarray, target: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+def _people(
+    rng: np.random.Generator, center: np.ndarray, target: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``count`` people-like figures between camera and building: ellipsoids ``(E, 2, 3)`` and colours ``(E, 3)``."""
     fwd = target[:2] - center[:2]
     fwd /= np.linalg.norm(fwd)
@@ -221,8 +231,19 @@ def _people(rng: np.random.Generator, center: np.ndarray, target: np.ndarray, co
         ]
         for off, dz, radii, colour in parts:
             c = np.array([xy[0] + side[0] * off * s, xy[1] + side[1] * off * s, dz * s])
-            ells.append([c, np.array([radii[0] * abs(side[0]) + radii[1] * abs(side[1]),
-                                      radii[0] * abs(side[1]) + radii[1] * abs(side[0]), radii[2]]) * s])
+            ells.append(
+                [
+                    c,
+                    np.array(
+                        [
+                            radii[0] * abs(side[0]) + radii[1] * abs(side[1]),
+                            radii[0] * abs(side[1]) + radii[1] * abs(side[0]),
+                            radii[2],
+                        ]
+                    )
+                    * s,
+                ]
+            )
             cols.append(colour)
     return np.asarray(ells, dtype=np.float64).reshape(-1, 2, 3), np.asarray(cols, dtype=np.float64).reshape(-1, 3)
 
@@ -266,8 +287,16 @@ class _Cast:
 
 
 def _cast(
-    boxes: torch.Tensor, ells: torch.Tensor, ell_cols: torch.Tensor, table: torch.Tensor,
-    K: np.ndarray, R: np.ndarray, t: np.ndarray, hw: tuple[int, int], app: Appearance, ss: int = 2,
+    boxes: torch.Tensor,
+    ells: torch.Tensor,
+    ell_cols: torch.Tensor,
+    table: torch.Tensor,
+    K: np.ndarray,
+    R: np.ndarray,
+    t: np.ndarray,
+    hw: tuple[int, int],
+    app: Appearance,
+    ss: int = 2,
 ) -> _Cast:
     """Ray-cast one view at ``ss×ss`` supersampling and shade every ray (the one renderer of the landmark
     photos and of the multichannel framebuffers)."""
@@ -285,7 +314,9 @@ def _cast(
     tmin, which = tt.min(-1)
     hit = tmin < _FAR / 2
     p = o + tmin.clamp(max=1e3)[:, None] * d
-    normal = torch.where((which == 0)[:, None], torch.tensor([0.0, 0.0, 1.0], dtype=d.dtype), torch.where((which == 1)[:, None], nb, ne))
+    normal = torch.where(
+        (which == 0)[:, None], torch.tensor([0.0, 0.0, 1.0], dtype=d.dtype), torch.where((which == 1)[:, None], nb, ne)
+    )
     kind = torch.where(which == 0, 0, torch.where(bi < 3, 1, 2))
     alb = _albedo(p, normal, kind, table)
     if ells.shape[0]:
@@ -298,8 +329,16 @@ def _cast(
 
 
 def _render(
-    boxes: torch.Tensor, ells: torch.Tensor, ell_cols: torch.Tensor, table: torch.Tensor,
-    K: np.ndarray, R: np.ndarray, t: np.ndarray, hw: tuple[int, int], app: Appearance, ss: int = 2,
+    boxes: torch.Tensor,
+    ells: torch.Tensor,
+    ell_cols: torch.Tensor,
+    table: torch.Tensor,
+    K: np.ndarray,
+    R: np.ndarray,
+    t: np.ndarray,
+    hw: tuple[int, int],
+    app: Appearance,
+    ss: int = 2,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ray-cast one view: uint8 image ``(H,W,3)``, transient mask ``(H,W)`` bool, depth ``(H,W)`` float32."""
     h, w = hw
@@ -319,7 +358,9 @@ def _shadow(p: torch.Tensor, sdir: torch.Tensor, boxes: torch.Tensor, ells: torc
     return ((tb >= _FAR / 2) & (te >= _FAR / 2)).to(p.dtype)
 
 
-def _sky_and_haze(rgb: torch.Tensor, d: torch.Tensor, t: torch.Tensor, hit: torch.Tensor, app: Appearance, sky: torch.Tensor) -> torch.Tensor:
+def _sky_and_haze(
+    rgb: torch.Tensor, d: torch.Tensor, t: torch.Tensor, hit: torch.Tensor, app: Appearance, sky: torch.Tensor
+) -> torch.Tensor:
     """Sky gradient for missed rays and exponential haze for hits."""
     dn = d / d.norm(dim=-1, keepdim=True)
     up = dn[:, 2].clamp(0, 1)[:, None]
@@ -375,8 +416,15 @@ def make_landmark(
 
 
 def _make_view(
-    i: int, ang: float, rng: np.random.Generator, boxes: torch.Tensor, table: torch.Tensor,
-    width: int, height: int, max_people: int, focal_jitter: float,
+    i: int,
+    ang: float,
+    rng: np.random.Generator,
+    boxes: torch.Tensor,
+    table: torch.Tensor,
+    width: int,
+    height: int,
+    max_people: int,
+    focal_jitter: float,
 ) -> SyntheticView:
     """Place camera ``i`` at azimuth ``ang`` (degrees, 0 = in front of the portico) and render it."""
     radius, hgt = rng.uniform(9.0, 14.0), rng.uniform(1.2, 3.0)
@@ -388,7 +436,9 @@ def _make_view(
     K = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], dtype=np.float64)
     app = _random_appearance(rng)
     ells, cols = _people(rng, center, target, int(rng.integers(0, max_people + 1)))
-    img, mask, depth = _render(boxes, torch.from_numpy(ells).to(_DT), torch.from_numpy(cols).to(_DT), table, K, R, t, (height, width), app)
+    img, mask, depth = _render(
+        boxes, torch.from_numpy(ells).to(_DT), torch.from_numpy(cols).to(_DT), table, K, R, t, (height, width), app
+    )
     return SyntheticView(f"photo_{i:03d}", img, K, R, t, mask, depth, app)
 
 
@@ -406,8 +456,16 @@ def write_landmark(scene: SyntheticLandmark, folder: str | os.PathLike[str], *, 
     for v in scene.views:
         write_image(images / f"{v.name}{ext}", v.image, **({"quality": 95} if ext in (".jpg", ".jpeg") else {}))
         write_image(masks / f"{v.name}.png", (v.transient_mask * 255).astype(np.uint8))
-        entries.append({"name": v.name, "file": f"{v.name}{ext}", "K": v.K.tolist(), "R": v.R.tolist(),
-                        "t": v.t.tolist(), "appearance": asdict(v.appearance)})
+        entries.append(
+            {
+                "name": v.name,
+                "file": f"{v.name}{ext}",
+                "K": v.K.tolist(),
+                "R": v.R.tolist(),
+                "t": v.t.tolist(),
+                "appearance": asdict(v.appearance),
+            }
+        )
     doc = {"seed": scene.seed, "boxes": scene.boxes.tolist(), "views": entries}
     atomic_write_bytes(root / "ground_truth.json", json.dumps(doc, indent=1).encode())
     log.info("wrote %d synthetic photos to %s", len(scene.views), images)

@@ -90,13 +90,23 @@ def _check_channels(channels: int) -> None:
 
 
 def _gbuffer(
-    boxes: torch.Tensor, ells: torch.Tensor, ell_cols: torch.Tensor, table: torch.Tensor,
-    K: np.ndarray, R: np.ndarray, t: np.ndarray, hw: tuple[int, int], app: Appearance, ss: int = 2,
+    boxes: torch.Tensor,
+    ells: torch.Tensor,
+    ell_cols: torch.Tensor,
+    table: torch.Tensor,
+    K: np.ndarray,
+    R: np.ndarray,
+    t: np.ndarray,
+    hw: tuple[int, int],
+    app: Appearance,
+    ss: int = 2,
 ) -> np.ndarray:
     """Ray-cast one view; ``(H, W, 8)`` float32 in [0,1] (channel order of :data:`MC_CHANNELS` ``[8]``)."""
     h, w = hw
     c = _cast(boxes, ells, ell_cols, table, K, R, t, hw, app, ss)
-    n_cam = torch.where(c.hit[:, None], c.normal @ torch.from_numpy(R).to(_DT).T, torch.zeros_like(c.normal))  # rows: R @ n
+    n_cam = torch.where(
+        c.hit[:, None], c.normal @ torch.from_numpy(R).to(_DT).T, torch.zeros_like(c.normal)
+    )  # rows: R @ n
     z = (c.tmin * c.dc[:, 2]).clamp_min(1e-3)
     disp = torch.where(c.hit, (_NEAR / z).clamp(max=1.0), torch.zeros_like(z))
     trans = ((c.which == 2) & c.hit).to(_DT)
@@ -104,7 +114,9 @@ def _gbuffer(
     return full.reshape(h, ss, w, ss, 8).mean(dim=(1, 3)).clamp(0, 1).numpy()
 
 
-def _camera(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _camera(
+    rng: np.random.Generator, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A random camera around the building (any azimuth, 7–14 m, 1.2–4 m high): ``K, R, t, centre, target``."""
     ang = math.radians(rng.uniform(0.0, 360.0))
     radius, hgt = rng.uniform(7.0, 14.0), rng.uniform(1.2, 4.0)
@@ -129,8 +141,9 @@ def render_gbuffer_view(scene_seed: int, view: int, width: int, height: int, max
     K, R, t, center, target = _camera(rng, width, height)
     app = _random_appearance(rng)
     ells, cols = _people(rng, center, target, int(rng.integers(0, max_people + 1)))
-    buf = _gbuffer(boxes, torch.from_numpy(ells).to(_DT), torch.from_numpy(cols).to(_DT), table, K, R, t,
-                   (height, width), app)
+    buf = _gbuffer(
+        boxes, torch.from_numpy(ells).to(_DT), torch.from_numpy(cols).to(_DT), table, K, R, t, (height, width), app
+    )
     return (np.round(buf * 255.0) / 255.0).astype(np.float32)
 
 
@@ -157,7 +170,9 @@ def make_multichannel(
     """
     _check_channels(channels)
     if split not in ("train", "test") or num_images < 1 or views_per_scene < 1:
-        raise InputError(f"make_multichannel: split 'train'|'test', num_images and views_per_scene >= 1; got {split!r}, {num_images}, {views_per_scene}")
+        raise InputError(
+            f"make_multichannel: split 'train'|'test', num_images and views_per_scene >= 1; got {split!r}, {num_images}, {views_per_scene}"
+        )
     key = f"v1|{num_images}|{width}|{height}|{split}|{views_per_scene}|{max_people}"
     path = _cache_file(cache_dir, key) if cache_dir is not None else None
     if path is not None and path.is_file():

@@ -89,8 +89,10 @@ def _rng_to_store(states: list[dict[str, Any]], tensors: dict[str, torch.Tensor]
         name, keys, pos, has_gauss, cached = st["numpy"]
         tensors[f"rng/{rank}/numpy_keys"] = torch.from_numpy(np.asarray(keys, dtype=np.int64))
         version, internal, gauss_next = st["python"]
-        meta[str(rank)] = {"numpy": [name, int(pos), int(has_gauss), float(cached)],
-                           "python": [version, list(internal), gauss_next]}
+        meta[str(rank)] = {
+            "numpy": [name, int(pos), int(has_gauss), float(cached)],
+            "python": [version, list(internal), gauss_next],
+        }
     return meta
 
 
@@ -101,8 +103,12 @@ def _rng_from_store(meta: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
     name, pos, has_gauss, cached = m["numpy"]
     keys = tensors[f"rng/{rank}/numpy_keys"].numpy().astype(np.uint32)
     version, internal, gauss_next = m["python"]
-    return {"torch": tensors[f"rng/{rank}/torch"], "cuda": tensors.get(f"rng/{rank}/cuda"),
-            "numpy": (name, keys, pos, has_gauss, cached), "python": (version, tuple(internal), gauss_next)}
+    return {
+        "torch": tensors[f"rng/{rank}/torch"],
+        "cuda": tensors.get(f"rng/{rank}/cuda"),
+        "numpy": (name, keys, pos, has_gauss, cached),
+        "python": (version, tuple(internal), gauss_next),
+    }
 
 
 # --------------------------------------------------------------------------------- file helpers
@@ -133,7 +139,9 @@ def _write_pair(st_path: Path, json_path: Path, tensors: dict[str, torch.Tensor]
     atomic_write_bytes(json_path, text.encode())
 
 
-def _read_pair(path: PathLike, kind: str, format_version: int = FORMAT_VERSION) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def _read_pair(
+    path: PathLike, kind: str, format_version: int = FORMAT_VERSION
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read and check a safetensors + JSON pair of ``kind`` written with ``format_version`` (sha256 verified)."""
     st_path, json_path = _pair(path)
     try:
@@ -157,17 +165,24 @@ def _read_pair(path: PathLike, kind: str, format_version: int = FORMAT_VERSION) 
     return meta, tensors
 
 
-def apply_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = True, what: str = "module") -> None:
+def apply_state_dict(
+    module: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = True, what: str = "module"
+) -> None:
     """Load ``state`` into ``module``; raise :class:`CheckpointError` on missing/unexpected keys
     (when ``strict``) or any shape mismatch (always). With ``strict=False`` only matching keys load."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if strict and (missing or unexpected):
-        raise CheckpointError(f"{what}: missing keys {missing[:8]}{'…' if len(missing) > 8 else ''}, "
-                              f"unexpected keys {unexpected[:8]}{'…' if len(unexpected) > 8 else ''}")
-    bad = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-           for k, v in expected.items() if k in state and state[k].shape != v.shape]
+        raise CheckpointError(
+            f"{what}: missing keys {missing[:8]}{'…' if len(missing) > 8 else ''}, "
+            f"unexpected keys {unexpected[:8]}{'…' if len(unexpected) > 8 else ''}"
+        )
+    bad = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
     if bad:
         raise CheckpointError(f"{what}: shape mismatch: " + "; ".join(bad[:8]))
     try:
@@ -199,14 +214,16 @@ def _flatten_optimizer(name: str, opt: Optimizer, tensors: dict[str, torch.Tenso
     return {"class": type(opt).__name__, "param_groups": groups, "state": state_meta}
 
 
-def _unflatten_optimizer(name: str, opt: Optimizer, ometa: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> None:
+def _unflatten_optimizer(
+    name: str, opt: Optimizer, ometa: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+) -> None:
     if ometa.get("class") != type(opt).__name__:
         raise CheckpointError(f"optimizer {name!r}: checkpoint has {ometa.get('class')}, got {type(opt).__name__}")
     state: dict[int, dict[str, Any]] = {}
     prefix = f"optim/{name}/state/"
     for key, val in tensors.items():
         if key.startswith(prefix):
-            idx, sub = key[len(prefix):].split("/", 1)
+            idx, sub = key[len(prefix) :].split("/", 1)
             state.setdefault(int(idx), {})[sub] = val
     for idx, scalars in ometa["state"].items():
         state.setdefault(int(idx), {}).update(scalars)
@@ -328,7 +345,7 @@ def load_checkpoint(
         if name not in meta["modules"]:
             raise CheckpointError(f"{path}: no module {name!r} (has {meta['modules']})")
         prefix = f"model/{name}/"
-        apply_state_dict(mod, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict, name)
+        apply_state_dict(mod, {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, strict, name)
     for name, opt in (optimizers or {}).items():
         if name not in meta["optimizers"]:
             raise CheckpointError(f"{path}: no optimizer {name!r} (has {sorted(meta['optimizers'])})")

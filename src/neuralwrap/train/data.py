@@ -44,8 +44,9 @@ class InfiniteSampler(Sampler[int]):
     resumed at step ``s`` with batch size ``b`` continues with ``start = s·b``.
     """
 
-    def __init__(self, size: int, rank: int = 0, world_size: int = 1, seed: int = 0,
-                 shuffle: bool = True, start: int = 0) -> None:
+    def __init__(
+        self, size: int, rank: int = 0, world_size: int = 1, seed: int = 0, shuffle: bool = True, start: int = 0
+    ) -> None:
         if size < 1:
             raise ValueError("dataset is empty")
         self.size, self.rank, self.world_size = size, rank, world_size
@@ -60,7 +61,7 @@ class InfiniteSampler(Sampler[int]):
             order = list(range(self.size))
         total = self.per_rank * self.world_size
         order = (order * (total // self.size + 1))[:total]
-        return order[self.rank::self.world_size]
+        return order[self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[int]:
         epoch, offset = divmod(self.start, self.per_rank)

@@ -15,8 +15,17 @@ from torch import nn
 
 from neuralwrap.errors import InputError
 
-__all__ = ["DistInfo", "init_distributed", "cleanup", "leaving_process_group", "all_reduce_mean", "all_reduce_grads",
-           "barrier", "current_rank", "resolve_device"]
+__all__ = [
+    "DistInfo",
+    "init_distributed",
+    "cleanup",
+    "leaving_process_group",
+    "all_reduce_mean",
+    "all_reduce_grads",
+    "barrier",
+    "current_rank",
+    "resolve_device",
+]
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +149,7 @@ def all_reduce_grads(params: Sequence[nn.Parameter]) -> None:
     offset = 0
     for p in params:
         n = p.numel()
-        p.grad = flat[offset:offset + n].view_as(p).clone()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
         offset += n
 
 

@@ -69,8 +69,10 @@ class _SigintLatch:
         self._previous: Any = None
 
     def __enter__(self) -> None:
-        if threading.current_thread() is threading.main_thread() \
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
             self._previous = signal.signal(signal.SIGINT, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -148,8 +150,9 @@ class Trainer:
         self.model: nn.Module = self.unwrapped
         if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.unwrapped, device_ids=ids,
-                                                 find_unused_parameters=config.find_unused_parameters)
+            self.model = DistributedDataParallel(
+                self.unwrapped, device_ids=ids, find_unused_parameters=config.find_unused_parameters
+            )
         self.step = 0
         self.logs: dict[str, float] = {}
         self._sums: dict[str, float] = {}
@@ -196,8 +199,13 @@ class Trainer:
         self.model.train()
         batches = iter(self._make_loader(start))
         self._open_outputs(start)
-        bar = tqdm(total=cfg.steps, initial=start, desc="train", dynamic_ncols=True,
-                   disable=not (cfg.progress and self.dist.is_main))
+        bar = tqdm(
+            total=cfg.steps,
+            initial=start,
+            desc="train",
+            dynamic_ncols=True,
+            disable=not (cfg.progress and self.dist.is_main),
+        )
         self._last_save = time.monotonic()
         try:
             latch = _SigintLatch()
@@ -238,8 +246,11 @@ class Trainer:
         """``(max_seconds spent, ckpt_seconds passed since the last checkpoint, Ctrl-C seen)``, each True when
         true on any rank (one small all-reduce per step when distributed, so all ranks act at the same step)."""
         cfg, now = self.config, time.monotonic()
-        flags = [cfg.max_seconds is not None and now - t0 >= cfg.max_seconds,
-                 cfg.ckpt_seconds > 0 and now - self._last_save >= cfg.ckpt_seconds, latch.hit]
+        flags = [
+            cfg.max_seconds is not None and now - t0 >= cfg.max_seconds,
+            cfg.ckpt_seconds > 0 and now - self._last_save >= cfg.ckpt_seconds,
+            latch.hit,
+        ]
         if not self.dist.distributed:
             return flags[0], flags[1], flags[2]
         agreed = all_reduce_mean(torch.tensor(flags, dtype=torch.float32, device=self.device)).cpu().tolist()
@@ -264,13 +275,26 @@ class Trainer:
 
     def _make_loader(self, start_step: int) -> DataLoader:
         cfg = self.config
-        sampler = InfiniteSampler(len(self.dataset), self.dist.rank, self.dist.world_size, cfg.seed,  # type: ignore[arg-type]
-                                  shuffle=cfg.shuffle, start=start_step * cfg.batch_size)
+        sampler = InfiniteSampler(
+            len(self.dataset),
+            self.dist.rank,
+            self.dist.world_size,
+            cfg.seed,  # type: ignore[arg-type]
+            shuffle=cfg.shuffle,
+            start=start_step * cfg.batch_size,
+        )
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.dist.rank * 7919 + start_step)
-        return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
-                          collate_fn=self.collate_fn, pin_memory=self.device.type == "cuda", generator=gen,
-                          worker_init_fn=seed_worker if cfg.num_workers else None,
-                          persistent_workers=cfg.num_workers > 0)
+        return DataLoader(
+            self.dataset,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            num_workers=cfg.num_workers,
+            collate_fn=self.collate_fn,
+            pin_memory=self.device.type == "cuda",
+            generator=gen,
+            worker_init_fn=seed_worker if cfg.num_workers else None,
+            persistent_workers=cfg.num_workers > 0,
+        )
 
     # ------------------------------------------------------------------------------ logging
     def _flush_logs(self) -> None:
@@ -344,11 +368,23 @@ class Trainer:
         states = self._gather_states()
         path = None
         if self.dist.is_main:
-            extra = {"logs": self.logs, "world_size": self.dist.world_size, "log_accum": [s["log"] for s in states],
-                     "ema_num_updates": self.ema.num_updates if self.ema else 0}
+            extra = {
+                "logs": self.logs,
+                "world_size": self.dist.world_size,
+                "log_accum": [s["log"] for s in states],
+                "ema_num_updates": self.ema.num_updates if self.ema else 0,
+            }
             config = {"train": dataclasses.asdict(self.config), "model": self.model_config}
-            path = save_checkpoint(self.out_dir, self.step, self._ckpt_modules(), self.optimizers, config, extra,
-                                   rng_states=[s["rng"] for s in states], keep=self.config.keep_checkpoints)
+            path = save_checkpoint(
+                self.out_dir,
+                self.step,
+                self._ckpt_modules(),
+                self.optimizers,
+                config,
+                extra,
+                rng_states=[s["rng"] for s in states],
+                keep=self.config.keep_checkpoints,
+            )
         barrier()
         self._saved_step, self._last_save, self._busy = self.step, time.monotonic(), busy
         return path
@@ -363,8 +399,9 @@ class Trainer:
         for key in ("batch_size", "seed", "lr"):
             if key in saved and saved[key] != getattr(self.config, key):
                 log.warning("resuming with %s=%r but checkpoint used %r", key, getattr(self.config, key), saved[key])
-        meta = load_checkpoint(path, self._ckpt_modules(), self.optimizers, strict=True,
-                               restore_rng=same_world, rank=self.dist.rank)
+        meta = load_checkpoint(
+            path, self._ckpt_modules(), self.optimizers, strict=True, restore_rng=same_world, rank=self.dist.rank
+        )
         step = int(meta["step"])
         if not same_world:
             log.warning("world size changed since checkpoint; RNG streams re-seeded (trajectory not bit-identical)")

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from neuralwrap.errors import InputError
 from neuralwrap.luma import luma_tensor
-from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.capture.sfm import SparseModel
+from neuralwrap.rerender.scene.camera import PinholeCamera
 
 __all__ = ["DensifyOptions", "PointCloud", "colmap_mvs", "colmap_mvs_available", "densify", "plane_sweep_depth"]
 
@@ -74,7 +74,10 @@ def _gray(img: torch.Tensor) -> torch.Tensor:
 
 def _ncc_stats(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
     """NCC over ``k×k`` windows of ``a (1,1,H,W)`` against ``b (D,1,H,W)`` → ``(D, H, W)``."""
-    pool = lambda x: F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)
+
+    def pool(x):
+        return F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)
+
     ma, mb = pool(a), pool(b)
     va, vb = pool(a * a) - ma * ma, pool(b * b) - mb * mb
     cov = pool(a * b) - ma * mb
@@ -84,7 +87,9 @@ def _ncc_stats(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
 def _warp(src: torch.Tensor, ref: PinholeCamera, cam: PinholeCamera, depths: torch.Tensor) -> torch.Tensor:
     """Sample ``src (1,1,H',W')`` at the projections of ref pixels placed at each depth → ``(D,1,H,W)``."""
     h, w = ref.height, ref.width
-    v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32) + 0.5, torch.arange(w, dtype=torch.float32) + 0.5, indexing="ij")
+    v, u = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32) + 0.5, torch.arange(w, dtype=torch.float32) + 0.5, indexing="ij"
+    )
     rays = torch.stack([(u - ref.cx) / ref.fx, (v - ref.cy) / ref.fy, torch.ones_like(u)], -1).reshape(-1, 3)
     Rr, tr = torch.as_tensor(ref.R, dtype=torch.float32), torch.as_tensor(ref.t, dtype=torch.float32)
     Rs, ts = torch.as_tensor(cam.R, dtype=torch.float32), torch.as_tensor(cam.t, dtype=torch.float32)
@@ -98,8 +103,14 @@ def _warp(src: torch.Tensor, ref: PinholeCamera, cam: PinholeCamera, depths: tor
     return F.grid_sample(src.expand(len(depths), -1, -1, -1), grid, align_corners=False, padding_mode="zeros")
 
 
-def plane_sweep_depth(ref_img: torch.Tensor, ref: PinholeCamera, srcs: list[tuple[torch.Tensor, PinholeCamera]],
-                      near: float, far: float, o: DensifyOptions) -> torch.Tensor:
+def plane_sweep_depth(
+    ref_img: torch.Tensor,
+    ref: PinholeCamera,
+    srcs: list[tuple[torch.Tensor, PinholeCamera]],
+    near: float,
+    far: float,
+    o: DensifyOptions,
+) -> torch.Tensor:
     """Depth map ``(H, W)`` float32 of ``ref_img (3,H,W)`` in [0,1]; 0 where rejected (cost, texture)."""
     if not srcs:
         raise InputError("plane_sweep_depth needs at least one source photo")
@@ -146,7 +157,9 @@ def _depth_range(model: SparseModel, name: str) -> tuple[float, float]:
 def _backproject(depth: torch.Tensor, cam: PinholeCamera) -> torch.Tensor:
     """World points ``(H, W, 3)`` of a depth map."""
     h, w = depth.shape
-    v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32) + 0.5, torch.arange(w, dtype=torch.float32) + 0.5, indexing="ij")
+    v, u = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32) + 0.5, torch.arange(w, dtype=torch.float32) + 0.5, indexing="ij"
+    )
     xc = torch.stack([(u - cam.cx) / cam.fx * depth, (v - cam.cy) / cam.fy * depth, depth], -1)
     R, t = torch.as_tensor(cam.R, dtype=torch.float32), torch.as_tensor(cam.t, dtype=torch.float32)
     return (xc - t) @ R
@@ -157,16 +170,17 @@ def _normals(pts: torch.Tensor, cam: PinholeCamera) -> torch.Tensor:
     k = 2  # ±2 px differences: less noise than neighbouring pixels
     dx = torch.zeros_like(pts)
     dy = torch.zeros_like(pts)
-    dx[:, k:-k] = pts[:, 2 * k:] - pts[:, :-2 * k]
-    dy[k:-k] = pts[2 * k:] - pts[:-2 * k]
+    dx[:, k:-k] = pts[:, 2 * k :] - pts[:, : -2 * k]
+    dy[k:-k] = pts[2 * k :] - pts[: -2 * k]
     n = torch.cross(dx, dy, dim=-1)
     n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     view = torch.as_tensor(cam.center, dtype=torch.float32) - pts
     return torch.where(((n * view).sum(-1) < 0)[..., None], -n, n)
 
 
-def _consistent(depth: torch.Tensor, cam: PinholeCamera, others: list[tuple[torch.Tensor, PinholeCamera]],
-                o: DensifyOptions) -> torch.Tensor:
+def _consistent(
+    depth: torch.Tensor, cam: PinholeCamera, others: list[tuple[torch.Tensor, PinholeCamera]], o: DensifyOptions
+) -> torch.Tensor:
     """Count of neighbours whose depth map agrees with ``depth`` at each pixel → ``(H, W)``."""
     pts = _backproject(depth, cam).reshape(-1, 3)
     count = torch.zeros(depth.numel())
@@ -181,8 +195,12 @@ def _consistent(depth: torch.Tensor, cam: PinholeCamera, others: list[tuple[torc
     return count.reshape(depth.shape)
 
 
-def densify(model: SparseModel, images: dict[str, np.ndarray], options: DensifyOptions | None = None,
-            progress: Callable[[int, int], None] | None = None) -> PointCloud:
+def densify(
+    model: SparseModel,
+    images: dict[str, np.ndarray],
+    options: DensifyOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PointCloud:
     """Dense point cloud from undistorted ``images`` (name → ``(H,W,3)`` uint8 at the model's cameras).
 
     ``progress(done, total)`` is called after each photo (depth maps first, then fusion).
@@ -214,14 +232,25 @@ def _downscale(img: np.ndarray, cam: PinholeCamera, max_size: int) -> tuple[torc
     return t, cam.scaled(w, h)
 
 
-def _fuse(model: SparseModel, names: list[str], small: dict, depth: dict, o: DensifyOptions,
-          progress: Callable[[int, int], None] | None, total: int) -> PointCloud:
+def _fuse(
+    model: SparseModel,
+    names: list[str],
+    small: dict,
+    depth: dict,
+    o: DensifyOptions,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> PointCloud:
     xyz, rgb, nrm = [], [], []
     for i, n in enumerate(names):
         d, cam = depth[n], small[n][1]
         if d.shape != (cam.height, cam.width):
             continue
-        others = [(depth[m], small[m][1]) for m in _neighbours(model, n, o.num_neighbours) if depth[m].ndim == 2 and depth[m].shape[0] > 1]
+        others = [
+            (depth[m], small[m][1])
+            for m in _neighbours(model, n, o.num_neighbours)
+            if depth[m].ndim == 2 and depth[m].shape[0] > 1
+        ]
         ok = (d > 0) & (_consistent(d, cam, others, o) >= o.min_consistent)
         pts = _backproject(d, cam)
         xyz.append(pts[ok])
@@ -229,7 +258,9 @@ def _fuse(model: SparseModel, names: list[str], small: dict, depth: dict, o: Den
         nrm.append(_normals(pts, cam)[ok])
         if progress:
             progress(len(names) + i + 1, total)
-    return PointCloud(torch.cat(xyz).numpy().astype(np.float32), torch.cat(rgb).numpy(), torch.cat(nrm).numpy().astype(np.float32))
+    return PointCloud(
+        torch.cat(xyz).numpy().astype(np.float32), torch.cat(rgb).numpy(), torch.cat(nrm).numpy().astype(np.float32)
+    )
 
 
 def colmap_mvs_available() -> bool:

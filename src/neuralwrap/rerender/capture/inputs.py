@@ -58,8 +58,10 @@ def scan_photos(folder: str | os.PathLike[str], *, min_side: int = 64) -> list[P
     if skipped:
         log.info("ignoring %d non-image files in %s: %s", len(skipped), root, ", ".join(skipped[:10]))
     if not photos:
-        raise InputError(f"no photos found in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}); "
-                         f"{len(skipped)} other files ignored")
+        raise InputError(
+            f"no photos found in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}); "
+            f"{len(skipped)} other files ignored"
+        )
     infos, problems = _check_each(photos, min_side)
     problems += _duplicates(infos)
     if problems:

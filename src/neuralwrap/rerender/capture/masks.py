@@ -31,9 +31,29 @@ PERSON: int = 15
 #: classes treated as transient occluders (people; vehicles and animals could be added)
 TRANSIENT_CLASSES: tuple[int, ...] = (PERSON,)
 #: the 21 PASCAL VOC labels, index = class id
-VOC_LABELS: list[str] = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
-                         "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
-                         "train", "tvmonitor"]
+VOC_LABELS: list[str] = [
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+]
 
 
 class SegmenterUnavailable(NeuralwrapError):

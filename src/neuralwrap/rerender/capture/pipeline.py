@@ -127,8 +127,12 @@ class _Steps:
         return result
 
 
-def run_capture(photos_dir: str | os.PathLike[str], work_dir: str | os.PathLike[str],
-                config: CaptureConfig | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def run_capture(
+    photos_dir: str | os.PathLike[str],
+    work_dir: str | os.PathLike[str],
+    config: CaptureConfig | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Run (or resume) the whole capture; returns the summary also written to ``WORK_DIR/capture.json``.
 
     Raises :class:`InputError` for bad photos or fewer than ``config.sfm.min_registered`` of them (before writing
@@ -139,8 +143,10 @@ def run_capture(photos_dir: str | os.PathLike[str], work_dir: str | os.PathLike[
         raise InputError("device 'cuda' was requested but no CUDA GPU is available")
     photos = scan_photos(photos_dir, min_side=cfg.min_side)
     if len(photos) < cfg.sfm.min_registered:
-        raise InputError(f"{photos_dir} holds {len(photos)} usable photo(s); structure from motion needs at least "
-                         f"{cfg.sfm.min_registered} overlapping photos of the scene")
+        raise InputError(
+            f"{photos_dir} holds {len(photos)} usable photo(s); structure from motion needs at least "
+            f"{cfg.sfm.min_registered} overlapping photos of the scene"
+        )
     src, work = Path(photos_dir), Path(work_dir)
     created = not work.exists()
     work.mkdir(parents=True, exist_ok=True)
@@ -156,8 +162,13 @@ def _run_steps(src: Path, work: Path, photos: list, cfg: CaptureConfig, progress
     prog = progress or (lambda s, d, t: None)
     summary: dict[str, Any] = {"photos": len(photos), "timings_s": {}}
     digest = _digest([[p.name, p.sha256] for p in photos])
-    for step, fn in (("sfm", _step_sfm), ("undistort", _step_undistort), ("densify", _step_densify),
-                     ("masks", _step_masks), ("dataset", _step_dataset)):
+    for step, fn in (
+        ("sfm", _step_sfm),
+        ("undistort", _step_undistort),
+        ("densify", _step_densify),
+        ("masks", _step_masks),
+        ("dataset", _step_dataset),
+    ):
         digest = _digest([digest, step, _step_config(cfg, step)])
         t0 = time.perf_counter()
         result = st.done(step, digest)
@@ -180,9 +191,13 @@ def _run_steps(src: Path, work: Path, photos: list, cfg: CaptureConfig, progress
 
 
 def _step_config(cfg: CaptureConfig, step: str) -> Any:
-    return {"sfm": asdict(cfg.sfm), "undistort": cfg.image_size,
-            "densify": [cfg.dense, cfg.mvs, asdict(cfg.densify)], "masks": cfg.segmentation_model,
-            "dataset": [cfg.splat_radius]}[step]
+    return {
+        "sfm": asdict(cfg.sfm),
+        "undistort": cfg.image_size,
+        "densify": [cfg.dense, cfg.mvs, asdict(cfg.densify)],
+        "masks": cfg.segmentation_model,
+        "dataset": [cfg.splat_radius],
+    }[step]
 
 
 def _timed(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -198,12 +213,19 @@ def _step_sfm(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConfig
     for d in tmp.glob("models*"):
         shutil.rmtree(d, ignore_errors=True)
     prog(1, 1)
-    log.info("SfM: registered %d / %d photos, %d points, mean reprojection error %.3f px",
-             len(res["registered"]), res["total"], res["num_points"], res["mean_reprojection_error"])
+    log.info(
+        "SfM: registered %d / %d photos, %d points, mean reprojection error %.3f px",
+        len(res["registered"]),
+        res["total"],
+        res["num_points"],
+        res["mean_reprojection_error"],
+    )
     return res
 
 
-def _step_undistort(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConfig, prog: Callable) -> dict[str, Any]:
+def _step_undistort(
+    src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConfig, prog: Callable
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     prog(0, 1)
     undistort(src, work / "sfm" / "sparse", tmp, max_image_size=cfg.image_size)
@@ -222,7 +244,9 @@ def _step_densify(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureCo
     model, images = _load_undistorted(work)
     method = "sparse-only"
     if cfg.dense:
-        method = "colmap" if cfg.mvs == "colmap" or (cfg.mvs == "auto" and colmap_mvs_available()) else "cpu-plane-sweep"
+        method = (
+            "colmap" if cfg.mvs == "colmap" or (cfg.mvs == "auto" and colmap_mvs_available()) else "cpu-plane-sweep"
+        )
     if method == "colmap":
         prog(0, 1)
         cloud = colmap_mvs(work / "undistort", tmp)
@@ -237,8 +261,12 @@ def _step_densify(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureCo
     if cloud.normals is not None:
         arrays["normals"] = cloud.normals
     np.savez_compressed(tmp / "points.npz", **arrays)
-    return {"sparse_points": len(model.xyz), "dense_points": len(cloud.xyz) if cfg.dense else 0,
-            "method": method, "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "sparse_points": len(model.xyz),
+        "dense_points": len(cloud.xyz) if cfg.dense else 0,
+        "method": method,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def _step_masks(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConfig, prog: Callable) -> dict[str, Any]:
@@ -287,8 +315,17 @@ def _step_dataset(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureCo
     return {"frames": len(records), "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def _frame(work: Path, tmp: Path, name: str, cam: Any, photo: np.ndarray, xyz: torch.Tensor, rgb: torch.Tensor,
-           nrm: torch.Tensor | None, radius: int) -> dict[str, Any]:
+def _frame(
+    work: Path,
+    tmp: Path,
+    name: str,
+    cam: Any,
+    photo: np.ndarray,
+    xyz: torch.Tensor,
+    rgb: torch.Tensor,
+    nrm: torch.Tensor | None,
+    radius: int,
+) -> dict[str, Any]:
     out = splat_points(xyz, rgb, cam, normals=nrm, radius=radius)
     color = (out.color.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
     normals = out.normals.permute(1, 2, 0).cpu().numpy() if out.normals is not None else None

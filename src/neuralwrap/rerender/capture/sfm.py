@@ -24,7 +24,16 @@ import numpy as np
 from neuralwrap.errors import InputError, NeuralwrapError
 from neuralwrap.rerender.scene.camera import PinholeCamera
 
-__all__ = ["SfmOptions", "SfmResult", "SparseModel", "choose_matching", "load_sparse", "run_sfm", "undistort"]
+__all__ = [
+    "SfmOptions",
+    "SfmResult",
+    "SparseModel",
+    "choose_matching",
+    "load_sparse",
+    "quiet_colmap_logs",
+    "run_sfm",
+    "undistort",
+]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +131,12 @@ def _pycolmap() -> Any:
     return pycolmap
 
 
+def quiet_colmap_logs() -> None:
+    """Hide COLMAP's per-step INFO log lines (``rerender capture`` draws progress bars instead)."""
+    with contextlib.suppress(NeuralwrapError, AttributeError):
+        _pycolmap().logging.minloglevel = 2
+
+
 def _extract(pc: Any, db: Path, image_dir: Path, names: list[str], o: SfmOptions) -> None:
     reader = pc.ImageReaderOptions()
     reader.camera_model = o.camera_model
@@ -130,8 +145,15 @@ def _extract(pc: Any, db: Path, image_dir: Path, names: list[str], o: SfmOptions
     extraction.num_threads = o.num_threads
     extraction.sift.max_num_features = o.max_num_features
     mode = pc.CameraMode.SINGLE if o.single_camera else pc.CameraMode.AUTO
-    pc.extract_features(db, image_dir, image_names=names, camera_mode=mode, reader_options=reader,
-                        extraction_options=extraction, device=pc.Device.cpu)
+    pc.extract_features(
+        db,
+        image_dir,
+        image_names=names,
+        camera_mode=mode,
+        reader_options=reader,
+        extraction_options=extraction,
+        device=pc.Device.cpu,
+    )
 
 
 def _match(pc: Any, db: Path, how: str, o: SfmOptions) -> None:
@@ -162,8 +184,12 @@ def _map(pc: Any, db: Path, image_dir: Path, out: Path, o: SfmOptions, seed: int
     return pc.incremental_mapping(db, image_dir, out, options=opts)
 
 
-def run_sfm(image_dir: str | os.PathLike[str], names: list[str], out_dir: str | os.PathLike[str],
-            options: SfmOptions | None = None) -> SfmResult:
+def run_sfm(
+    image_dir: str | os.PathLike[str],
+    names: list[str],
+    out_dir: str | os.PathLike[str],
+    options: SfmOptions | None = None,
+) -> SfmResult:
     """Run SfM on ``names`` (files in ``image_dir``); write ``out_dir/database.db`` and ``out_dir/sparse/``.
 
     The largest model is kept. Raises :class:`InputError` when fewer than ``options.min_registered``
@@ -221,19 +247,26 @@ def _pick_model(models: dict[int, Any], names: list[str], out: Path, how: str, o
         raise InputError(
             f"only {nreg} of {len(names)} photos could be registered (need at least {o.min_registered}); "
             f"models found: {sizes or 'none'}. The photos may show unrelated scenes, overlap too little, "
-            "or have too little texture.")
+            "or have too little texture."
+        )
     reg = sorted(best.image(i).name for i in best.reg_image_ids())
     unreg = sorted(set(names) - set(reg))
     if unreg:
         log.warning("%d photos were not registered (unrelated or too different): %s", len(unreg), ", ".join(unreg[:20]))
     (out / "sparse").mkdir(parents=True, exist_ok=True)
     best.write(out / "sparse")
-    return SfmResult(len(names), reg, unreg, best.num_points3D(), float(best.compute_mean_reprojection_error()),
-                     how, len(models))
+    return SfmResult(
+        len(names), reg, unreg, best.num_points3D(), float(best.compute_mean_reprojection_error()), how, len(models)
+    )
 
 
-def undistort(image_dir: str | os.PathLike[str], sparse_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-              *, max_image_size: int = 1024) -> None:
+def undistort(
+    image_dir: str | os.PathLike[str],
+    sparse_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    max_image_size: int = 1024,
+) -> None:
     """Undistort the registered photos into ``out_dir/images`` and a PINHOLE model in ``out_dir/sparse``.
 
     ``max_image_size`` bounds the longer side (px) of the undistorted photos (the dataset resolution).
@@ -266,6 +299,13 @@ def _pinhole(img: Any) -> PinholeCamera:
     if cam.model_name not in ("PINHOLE", "SIMPLE_PINHOLE"):
         raise InputError(f"expected an undistorted (PINHOLE) model, camera of {img.name} is {cam.model_name}")
     pose = img.cam_from_world()
-    return PinholeCamera(int(cam.width), int(cam.height), float(cam.focal_length_x), float(cam.focal_length_y),
-                         float(cam.principal_point_x), float(cam.principal_point_y),
-                         np.asarray(pose.rotation.matrix(), dtype=np.float64), np.asarray(pose.translation, dtype=np.float64))
+    return PinholeCamera(
+        int(cam.width),
+        int(cam.height),
+        float(cam.focal_length_x),
+        float(cam.focal_length_y),
+        float(cam.principal_point_x),
+        float(cam.principal_point_y),
+        np.asarray(pose.rotation.matrix(), dtype=np.float64),
+        np.asarray(pose.translation, dtype=np.float64),
+    )

@@ -62,8 +62,15 @@ def _footprint(u: torch.Tensor, v: torch.Tensor, radius: int) -> tuple[torch.Ten
     return col, row
 
 
-def splat_points(points: torch.Tensor, colors: torch.Tensor, camera: PinholeCamera, *,
-                 normals: torch.Tensor | None = None, radius: int = 1, near: float = 1e-3) -> SplatOutput:
+def splat_points(
+    points: torch.Tensor,
+    colors: torch.Tensor,
+    camera: PinholeCamera,
+    *,
+    normals: torch.Tensor | None = None,
+    radius: int = 1,
+    near: float = 1e-3,
+) -> SplatOutput:
     """Render points ``(N,3)`` (world) with features ``colors (N,C)`` into ``camera`` (``H×W`` from the camera).
 
     ``radius`` is the splat half-size in pixels (0 = one pixel); points closer than ``near`` are dropped.
@@ -90,8 +97,9 @@ def splat_points(points: torch.Tensor, colors: torch.Tensor, camera: PinholeCame
     return _gather(index.view(h, w), zbuf.view(h, w), colors, normals, R)
 
 
-def _gather(index: torch.Tensor, zbuf: torch.Tensor, colors: torch.Tensor, normals: torch.Tensor | None,
-            R: torch.Tensor) -> SplatOutput:
+def _gather(
+    index: torch.Tensor, zbuf: torch.Tensor, colors: torch.Tensor, normals: torch.Tensor | None, R: torch.Tensor
+) -> SplatOutput:
     hit = index >= 0
     safe = index.clamp_min(0)
     color = colors[safe].where(hit[..., None], torch.zeros((), dtype=colors.dtype, device=colors.device))
@@ -110,7 +118,8 @@ class PointSplatter(nn.Module):
         super().__init__()
         self.radius, self.near = radius, near
 
-    def forward(self, points: torch.Tensor, colors: torch.Tensor, camera: PinholeCamera,
-                normals: torch.Tensor | None = None) -> SplatOutput:
+    def forward(
+        self, points: torch.Tensor, colors: torch.Tensor, camera: PinholeCamera, normals: torch.Tensor | None = None
+    ) -> SplatOutput:
         """See :func:`splat_points`."""
         return splat_points(points, colors, camera, normals=normals, radius=self.radius, near=self.near)

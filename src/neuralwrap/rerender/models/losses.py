@@ -18,8 +18,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["PerceptualLoss", "gram_features", "gram_matrix", "lsgan_d_loss", "lsgan_g_loss", "style_distances",
-           "triplet_loss"]
+from neuralwrap.metrics.lpips import vgg16_features
+
+__all__ = [
+    "PerceptualLoss",
+    "gram_features",
+    "gram_matrix",
+    "lsgan_d_loss",
+    "lsgan_g_loss",
+    "style_distances",
+    "triplet_loss",
+]
 
 #: per-layer weights of the perceptual loss (relu1_2 … relu5_3), as in pix2pixHD's VGG loss
 VGG_LAYER_WEIGHTS: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
@@ -45,8 +54,6 @@ class PerceptualLoss(nn.Module):
 
     def __init__(self, weights: Sequence[float] = VGG_LAYER_WEIGHTS, device: str | torch.device = "cpu") -> None:
         super().__init__()
-        from neuralwrap.metrics.lpips import vgg16_features
-
         self.vgg = vgg16_features(device)
         self.weights = tuple(float(w) for w in weights)
 
@@ -72,7 +79,7 @@ def gram_features(vgg: nn.Module, photos: Tensor, layers: Sequence[int] = (0, 1,
     """Gram matrices of ``vgg(photos)`` at ``layers``: one ``(N, C_l, C_l)`` tensor per layer; photos ``(N,3,H,W)``."""
     out: list[list[Tensor]] = [[] for _ in layers]
     for i in range(0, photos.shape[0], batch):
-        feats = vgg(photos[i:i + batch])
+        feats = vgg(photos[i : i + batch])
         for k, layer in enumerate(layers):
             out[k].append(gram_matrix(feats[layer]))
     return [torch.cat(g) for g in out]

@@ -33,10 +33,21 @@ from torch import Tensor, nn
 
 from neuralwrap.errors import InputError
 from neuralwrap.nn import UNet
-from neuralwrap.rerender.scene.inputs import DEPTH_CHANNEL, VALID_CHANNEL, input_channels
+from neuralwrap.rerender.scene.inputs import (
+    DEPTH_CHANNEL,
+    VALID_CHANNEL,
+    input_channels,
+)
 
-__all__ = ["MODEL_FORMAT_VERSION", "AppearanceEncoder", "FilmUNet", "MultiScaleDiscriminator", "PatchDiscriminator",
-           "RerenderConfig", "Rerenderer"]
+__all__ = [
+    "MODEL_FORMAT_VERSION",
+    "AppearanceEncoder",
+    "FilmUNet",
+    "MultiScaleDiscriminator",
+    "PatchDiscriminator",
+    "RerenderConfig",
+    "Rerenderer",
+]
 
 #: version of :class:`RerenderConfig` / the weight layout; loaders refuse other versions
 MODEL_FORMAT_VERSION: int = 1
@@ -98,14 +109,18 @@ class RerenderConfig:
     def __post_init__(self) -> None:
         for name in ("gen_enc", "gen_dec", "enc_widths", "disc_widths"):
             setattr(self, name, tuple(int(c) for c in getattr(self, name)))
-        bad = [msg for msg, ok in {
-            "width and height must be >= 8": min(self.width, self.height) >= 8,
-            "len(gen_dec) must be len(gen_enc) + 1": len(self.gen_dec) == len(self.gen_enc) + 1,
-            "code_dim must be >= 1": self.code_dim >= 1,
-            "depth_scale must be > 0": self.depth_scale > 0,
-            "disc_scales must be >= 1": self.disc_scales >= 1,
-            "enc_widths and disc_widths must not be empty": bool(self.enc_widths) and bool(self.disc_widths),
-        }.items() if not ok]
+        bad = [
+            msg
+            for msg, ok in {
+                "width and height must be >= 8": min(self.width, self.height) >= 8,
+                "len(gen_dec) must be len(gen_enc) + 1": len(self.gen_dec) == len(self.gen_enc) + 1,
+                "code_dim must be >= 1": self.code_dim >= 1,
+                "depth_scale must be > 0": self.depth_scale > 0,
+                "disc_scales must be >= 1": self.disc_scales >= 1,
+                "enc_widths and disc_widths must not be empty": bool(self.enc_widths) and bool(self.disc_widths),
+            }.items()
+            if not ok
+        ]
         if bad:
             raise InputError("RerenderConfig: " + "; ".join(bad))
 
@@ -131,8 +146,10 @@ class RerenderConfig:
         if unknown:
             raise InputError(f"RerenderConfig: unknown keys {unknown}")
         if d.get("format_version", MODEL_FORMAT_VERSION) != MODEL_FORMAT_VERSION:
-            raise InputError(f"RerenderConfig format_version {d.get('format_version')!r}, this neuralwrap reads "
-                             f"{MODEL_FORMAT_VERSION}")
+            raise InputError(
+                f"RerenderConfig format_version {d.get('format_version')!r}, this neuralwrap reads "
+                f"{MODEL_FORMAT_VERSION}"
+            )
         return cls(**{**_LEGACY_DEFAULTS, **d})
 
 
@@ -212,10 +229,14 @@ class Rerenderer(nn.Module):
         c = config.in_channels
         cond = config.code_dim if config.use_appearance else 0
         unet = FilmUNet if cond and config.code_film else UNet
-        self.generator = unet(c, 3, config.gen_enc, config.gen_dec, norm="pixel", cond_ch=cond,
-                              zero_init_last=config.color_skip)
-        self.encoder = (AppearanceEncoder(3 + c, config.enc_widths, config.code_dim, normalize=config.code_norm)
-                        if config.use_appearance else None)
+        self.generator = unet(
+            c, 3, config.gen_enc, config.gen_dec, norm="pixel", cond_ch=cond, zero_init_last=config.color_skip
+        )
+        self.encoder = (
+            AppearanceEncoder(3 + c, config.enc_widths, config.code_dim, normalize=config.code_norm)
+            if config.use_appearance
+            else None
+        )
         self.code_to_rgb = nn.Linear(config.code_dim, 3) if config.use_appearance and config.code_bias else None
         if self.code_to_rgb is not None:
             nn.init.zeros_(self.code_to_rgb.weight)
@@ -225,8 +246,9 @@ class Rerenderer(nn.Module):
         """Check ``(B, C, H, W)`` and divide the depth channel by ``config.depth_scale``."""
         c = self.config.in_channels
         if buffer.ndim != 4 or buffer.shape[1] != c:
-            raise InputError(f"buffer must be (B,{c},H,W) (use_semantics={self.config.use_semantics}), "
-                             f"got {tuple(buffer.shape)}")
+            raise InputError(
+                f"buffer must be (B,{c},H,W) (use_semantics={self.config.use_semantics}), got {tuple(buffer.shape)}"
+            )
         scale = torch.ones(c, dtype=buffer.dtype, device=buffer.device)
         scale[DEPTH_CHANNEL] = 1.0 / self.config.depth_scale
         return buffer * scale[None, :, None, None]
@@ -235,7 +257,12 @@ class Rerenderer(nn.Module):
         """Appearance code ``(B, code_dim)`` of ``photo`` ``(B,3,H,W)`` in [0,1] seen with its ``buffer``."""
         if self.encoder is None:
             raise InputError("this Rerenderer was built with use_appearance=False (no encoder)")
-        if photo.ndim != 4 or photo.shape[1] != 3 or photo.shape[0] != buffer.shape[0] or photo.shape[-2:] != buffer.shape[-2:]:
+        if (
+            photo.ndim != 4
+            or photo.shape[1] != 3
+            or photo.shape[0] != buffer.shape[0]
+            or photo.shape[-2:] != buffer.shape[-2:]
+        ):
             raise InputError(f"photo must be (B,3,H,W) matching buffer {tuple(buffer.shape)}, got {tuple(photo.shape)}")
         return self.encoder(torch.cat([photo, self.prepare(buffer)], dim=1))
 
@@ -254,7 +281,7 @@ class Rerenderer(nn.Module):
         if self.code_to_rgb is not None:
             logits = logits + self.code_to_rgb(code)[:, :, None, None]
         if self.config.color_skip:
-            valid = x[:, VALID_CHANNEL:VALID_CHANNEL + 1]
+            valid = x[:, VALID_CHANNEL : VALID_CHANNEL + 1]
             logits = logits + torch.logit(x[:, :3].clamp(0.02, 0.98)) * valid
         return torch.sigmoid(logits)
 
@@ -268,7 +295,10 @@ class PatchDiscriminator(nn.Module):
         c = in_ch
         for i, w in enumerate(widths):
             stride = 2 if i < 2 else 1
-            layers += [nn.Conv2d(c, w, 4, stride=stride, padding=1 if stride == 2 else 2), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [
+                nn.Conv2d(c, w, 4, stride=stride, padding=1 if stride == 2 else 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
             c = w
         layers.append(nn.Conv2d(c, 1, 4, stride=1, padding=1))
         self.net = nn.Sequential(*layers)

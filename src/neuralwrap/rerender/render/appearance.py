@@ -16,8 +16,8 @@ what was expected and list a few valid names.
 
 Example::
 
-    ctx = AppearanceContext(codes=bundle.appearance_codes, code_dim=8)
-    codes = appearance_schedule("interp:photo_003,photo_021", 24, ctx)   # (24, 8)
+    ctx = AppearanceContext(codes={"sunny": torch.ones(8), "dusk": -torch.ones(8)}, code_dim=8)
+    codes = appearance_schedule("interp:sunny,dusk", 24, ctx)            # (24, 8)
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from neuralwrap.errors import InputError
+from neuralwrap.io.images import read_image
 
 __all__ = ["AppearanceContext", "appearance_schedule", "interpolate_codes", "parse_code", "resolve_appearance"]
 
@@ -40,20 +41,22 @@ _NUM = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppearanceContext:
-    """What a spec may refer to: stored codes, registered photos and the encoder."""
+    """What a spec may refer to: stored codes, registered photos and the encoder (built for a scene by
+    :func:`~neuralwrap.rerender.render.frames.appearance_context`)."""
 
     code_dim: int = 8
-    """Length of an appearance code."""
+    """Length ``D`` of an appearance code (a unitless latent vector)."""
     codes: Mapping[str, Tensor] = field(default_factory=dict)
-    """Named codes (a scene bundle's per-photo codes), ``{name: (D,)}``."""
+    """Named codes ``{name: (D,) float32}``: a scene bundle's per-photo codes and its highlight aliases."""
     registered: Sequence[str] = ()
-    """Registered photo names whose photo + deep buffer can be encoded."""
+    """Registered photo names whose photo + deep buffer can be encoded (a capture work dir's dataset)."""
     encode_registered: Callable[[str], Tensor] | None = None
-    """``name -> (D,)`` code of a registered photo (encoder on photo + its stored buffer)."""
+    """``name -> (D,)`` code of a registered photo (encoder on photo + its stored buffer); None: no encoder."""
     encode_image: Callable[[np.ndarray], Tensor] | None = None
-    """``(H,W,3) uint8 photo -> (D,)`` code for an outside image (paired with the render viewpoint's buffer)."""
+    """``(H,W,3) uint8 photo -> (D,)`` code for an outside image (paired with the render viewpoint's buffer);
+    None: no encoder."""
     without_code: Sequence[str] = ()
     """Registered photos with no stored code and no photo to encode (a bundle's held-out photos)."""
 
@@ -84,7 +87,9 @@ def parse_code(text: str, dim: int = 8) -> Tensor:
             raise InputError(f"malformed appearance code file {path}: {exc}") from exc
         vals = doc.get("code") if isinstance(doc, dict) else doc
         if not isinstance(vals, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-            raise InputError(f"malformed appearance code file {path}: expected a list of {dim} numbers or {{\"code\": [...]}}")
+            raise InputError(
+                f'malformed appearance code file {path}: expected a list of {dim} numbers or {{"code": [...]}}'
+            )
         return _check_code(vals, dim, str(path))
     parts = text.split(",")
     if not all(_NUM.match(p) for p in parts):
@@ -120,15 +125,17 @@ def resolve_appearance(token: str, ctx: AppearanceContext) -> Tensor:
     if path.suffix.lower() in _IMAGE_SUFFIXES and path.is_file():
         if ctx.encode_image is None:
             raise InputError(f"cannot encode photo {path}: this model/bundle has no appearance encoder")
-        from neuralwrap.io.images import read_image
-
         return _check_code(ctx.encode_image(read_image(path, mode="RGB")).flatten().tolist(), ctx.code_dim, str(path))
     known = list(ctx.codes) or list(ctx.registered)
     if (name := _lookup(token, ctx.without_code)) is not None:
-        raise InputError(f"photo {name} was held out of training: no appearance code is stored for it "
-                         f"(use one of {len(known)} others, e.g. {_few(known)}, or its image file)")
-    raise InputError(f"unknown appearance {token!r}: not {ctx.code_dim} comma-separated numbers, a .json code file, "
-                     f"an image file, nor a known photo/code name ({len(known)} known, e.g. {_few(known)})")
+        raise InputError(
+            f"photo {name} was held out of training: no appearance code is stored for it "
+            f"(use one of {len(known)} others, e.g. {_few(known)}, or its image file)"
+        )
+    raise InputError(
+        f"unknown appearance {token!r}: not {ctx.code_dim} comma-separated numbers, a .json code file, "
+        f"an image file, nor a known photo/code name ({len(known)} known, e.g. {_few(known)})"
+    )
 
 
 def interpolate_codes(keys: Sequence[Tensor], num_frames: int) -> Tensor:
@@ -160,7 +167,7 @@ def appearance_schedule(spec: str, num_frames: int, ctx: AppearanceContext) -> T
     if num_frames < 1:
         raise InputError(f"num_frames must be >= 1, got {num_frames}")
     if spec.startswith("interp:"):
-        tokens = _split_interp(spec[len("interp:"):])
+        tokens = _split_interp(spec[len("interp:") :])
         if len(tokens) < 2 or any(not t.strip() for t in tokens):
             raise InputError(f"{spec!r}: interp needs at least two appearances, e.g. interp:photo_a,photo_b")
         return interpolate_codes([resolve_appearance(t, ctx) for t in tokens], num_frames)

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +36,36 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuralwrap.errors import InputError
+from neuralwrap.codecs import get_codec
+from neuralwrap.errors import CheckpointError, InputError
 from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import write_image
-from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.capture.splat import splat_points
+from neuralwrap.rerender.checkpoint import (
+    SceneBundle,
+    load_rerenderer,
+    load_scene_bundle,
+)
+from neuralwrap.rerender.models.networks import Rerenderer
+from neuralwrap.rerender.render.appearance import AppearanceContext
+from neuralwrap.rerender.scene.camera import PinholeCamera
 from neuralwrap.rerender.scene.dataset import (
     Frame,
     RerenderDataset,
     decode_normals,
     encode_normals,
 )
+from neuralwrap.rerender.scene.inputs import frame_input, photo_tensor
 
 __all__ = [
     "PointScene",
+    "RenderSource",
     "SceneRenderer",
     "appearance_context",
     "contact_sheet",
     "estimate_splat_radius",
     "is_bundle",
+    "load_bundle_source",
     "load_point_scene",
     "load_render_source",
     "model_settings",
@@ -120,12 +132,17 @@ def load_point_scene(work_dir: str | os.PathLike[str], *, radius: int | None = N
     return scene
 
 
-def scene_from_bundle(bundle: Any) -> PointScene:
+def scene_from_bundle(bundle: SceneBundle) -> PointScene:
     """A :class:`PointScene` from a loaded :class:`~neuralwrap.rerender.checkpoint.SceneBundle` (no dataset)."""
     nrm = None if bundle.normals is None else torch.from_numpy(np.asarray(bundle.normals, np.float32))
-    return PointScene(torch.from_numpy(np.asarray(bundle.points, np.float32)),
-                      torch.from_numpy(np.asarray(bundle.colors)).float() / 255, nrm, dict(bundle.cameras),
-                      int(bundle.splat_radius), None)
+    return PointScene(
+        torch.from_numpy(np.asarray(bundle.points, np.float32)),
+        torch.from_numpy(np.asarray(bundle.colors)).float() / 255,
+        nrm,
+        dict(bundle.cameras),
+        int(bundle.splat_radius),
+        None,
+    )
 
 
 def is_bundle(path: str | os.PathLike[str]) -> bool:
@@ -136,8 +153,9 @@ def is_bundle(path: str | os.PathLike[str]) -> bool:
     return p.name.endswith(".json") and p.is_file() or p.with_name(p.name + ".json").is_file()
 
 
-def render_buffer(scene: PointScene, camera: PinholeCamera, *, name: str = "view",
-                  classes: np.ndarray | None = None) -> Frame:
+def render_buffer(
+    scene: PointScene, camera: PinholeCamera, *, name: str = "view", classes: np.ndarray | None = None
+) -> Frame:
     """The deep framebuffer of ``camera`` (its own ``H×W``) as a :class:`Frame`, built like the capture's frames.
 
     ``photo`` is all zeros (no photo exists for a novel view); ``classes`` ``(H,W)`` uint8 (or None = no
@@ -188,10 +206,12 @@ def model_settings(model: torch.nn.Module) -> dict[str, Any]:
     size = get("size", None)
     if size is None and get("width", None) is not None:
         size = (get("width", 0), get("height", 0))
-    return {"size": tuple(int(s) for s in size) if size is not None else None,
-            "use_semantics": bool(get("use_semantics", True)),
-            "use_appearance": bool(get("use_appearance", True)),
-            "code_dim": int(get("code_dim", 8))}
+    return {
+        "size": tuple(int(s) for s in size) if size is not None else None,
+        "use_semantics": bool(get("use_semantics", True)),
+        "use_appearance": bool(get("use_appearance", True)),
+        "code_dim": int(get("code_dim", 8)),
+    }
 
 
 class SceneRenderer:
@@ -201,12 +221,17 @@ class SceneRenderer:
     ``source_size`` (the registered cameras' resolution for this aspect) and nearest-resized, as in training.
     """
 
-    def __init__(self, model: torch.nn.Module, scene: PointScene, *, size: tuple[int, int] | None = None,
-                 batch_size: int = 4) -> None:
+    def __init__(
+        self, model: torch.nn.Module, scene: PointScene, *, size: tuple[int, int] | None = None, batch_size: int = 4
+    ) -> None:
         self.model = model.eval()
         self.scene = scene
         st = model_settings(model)
-        self.use_semantics, self.use_appearance, self.code_dim = st["use_semantics"], st["use_appearance"], st["code_dim"]
+        self.use_semantics, self.use_appearance, self.code_dim = (
+            st["use_semantics"],
+            st["use_appearance"],
+            st["code_dim"],
+        )
         first = next(iter(scene.cameras.values()))
         self.size: tuple[int, int] = tuple(size or st["size"] or (first.width, first.height))  # type: ignore[assignment]
         self.batch_size = max(1, int(batch_size))
@@ -221,8 +246,6 @@ class SceneRenderer:
 
     def buffer(self, frame: Frame, *, remove_transients: bool = True) -> Tensor:
         """Generator input ``(C, h, w)`` of a frame at the output size (see ``inputs.frame_input``)."""
-        from neuralwrap.rerender.scene.inputs import frame_input
-
         return frame_input(frame, size=self.size, use_semantics=self.use_semantics, remove_transients=remove_transients)
 
     def view_buffer(self, camera: PinholeCamera, *, classes: np.ndarray | None = None) -> Tensor:
@@ -243,8 +266,14 @@ class SceneRenderer:
         code = codes.to(dev) if (codes is not None and self.use_appearance) else None
         return self.model(buffers.to(dev), code).clamp(0, 1).float().cpu()
 
-    def render(self, cameras: Sequence[PinholeCamera], codes: Tensor | None, *,
-               classes: np.ndarray | None = None, progress: Progress | None = None) -> list[np.ndarray]:
+    def render(
+        self,
+        cameras: Sequence[PinholeCamera],
+        codes: Tensor | None,
+        *,
+        classes: np.ndarray | None = None,
+        progress: Progress | None = None,
+    ) -> list[np.ndarray]:
         """Rerender ``cameras`` with per-frame ``codes (N, D)``; returns ``(h, w, 3)`` uint8 frames.
 
         ``classes`` (a registered photo's class map) keeps its transients in every frame — only meaningful
@@ -254,9 +283,9 @@ class SceneRenderer:
             raise InputError(f"{len(cameras)} cameras but {codes.shape[0]} appearance codes")
         out: list[np.ndarray] = []
         for s in range(0, len(cameras), self.batch_size):
-            cams = cameras[s:s + self.batch_size]
+            cams = cameras[s : s + self.batch_size]
             buf = torch.stack([self.view_buffer(c, classes=classes) for c in cams])
-            img = self.generate(buf, None if codes is None else codes[s:s + len(cams)])
+            img = self.generate(buf, None if codes is None else codes[s : s + len(cams)])
             out.extend((img.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy())
             if progress is not None:
                 progress(len(out), len(cameras))
@@ -275,8 +304,6 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], *, fps: int = 24, crf: int = 18) -> Path:
     """Write ``(H,W,3)`` uint8 frames as an H.264 yuv420p MP4 (cropped to even size), atomically."""
-    from neuralwrap.codecs import get_codec
-
     if len(frames) == 0:
         raise InputError("write_video needs at least one frame")
     even = [np.ascontiguousarray(_even(f)) for f in frames]
@@ -298,8 +325,9 @@ def write_frames(frames: Sequence[np.ndarray], folder: str | os.PathLike[str], *
     return paths
 
 
-def contact_sheet(frames: Sequence[np.ndarray], path: str | os.PathLike[str], *, tiles: int = 12,
-                  cols: int = 4, gap: int = 2) -> Path:
+def contact_sheet(
+    frames: Sequence[np.ndarray], path: str | os.PathLike[str], *, tiles: int = 12, cols: int = 4, gap: int = 2
+) -> Path:
     """A PNG grid of ``tiles`` evenly spaced frames (white gaps of ``gap`` px), written atomically."""
     if len(frames) == 0:
         raise InputError("contact_sheet needs at least one frame")
@@ -311,18 +339,25 @@ def contact_sheet(frames: Sequence[np.ndarray], path: str | os.PathLike[str], *,
     sheet = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, 3), 255, np.uint8)
     for k, f in enumerate(pick):
         r, c = divmod(k, cols)
-        sheet[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = f[:h, :w]
+        sheet[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = f[:h, :w]
     write_image(path, sheet)
     return Path(path)
 
 
-def render_sequence(renderer: SceneRenderer, cameras: Sequence[PinholeCamera], codes: Tensor | None,
-                    out_dir: str | os.PathLike[str], name: str, *, fps: int = 24, classes: np.ndarray | None = None,
-                    pngs: bool = True, progress: Progress | None = None) -> dict[str, Any]:
+def render_sequence(
+    renderer: SceneRenderer,
+    cameras: Sequence[PinholeCamera],
+    codes: Tensor | None,
+    out_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    fps: int = 24,
+    classes: np.ndarray | None = None,
+    pngs: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Render one sequence and write ``out_dir/name.mp4``, ``out_dir/name_sheet.png`` and (``pngs``)
     ``out_dir/name/frame_0000.png`` …; returns ``{video, sheet, frames_dir, frames, size, seconds}``."""
-    import time
-
     t0 = time.perf_counter()
     frames = renderer.render(cameras, codes, classes=classes, progress=progress)
     t_render = time.perf_counter() - t0
@@ -332,59 +367,121 @@ def render_sequence(renderer: SceneRenderer, cameras: Sequence[PinholeCamera], c
     video = write_video(frames, out / f"{name}.mp4", fps=fps)
     sheet = contact_sheet(frames, out / f"{name}_sheet.png")
     h, w = _even(frames[0]).shape[:2]
-    return {"video": str(video), "sheet": str(sheet), "frames_dir": str(out / name) if pngs else None,
-            "frames": len(frames), "size": [w, h], "fps": fps, "render_s": round(t_render, 2),
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "video": str(video),
+        "sheet": str(sheet),
+        "frames_dir": str(out / name) if pngs else None,
+        "frames": len(frames),
+        "size": [w, h],
+        "fps": fps,
+        "render_s": round(t_render, 2),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
-def load_render_source(source: str | os.PathLike[str], model: str | os.PathLike[str] | None = None, *,
-                       device: str = "cpu", radius: int | None = None) -> tuple[torch.nn.Module, PointScene, dict[str, Any]]:
-    """Model + point scene + extras (``codes``, ``highlights``, ``holdout``) from a work dir or a scene bundle.
+@dataclass(frozen=True)
+class RenderSource:
+    """A trained scene ready to render (:func:`load_render_source`): the model, its point scene, and the
+    appearances an ``--appearance`` spec may name besides registered photos and raw codes."""
 
-    A bundle's codes are keyed by photo name and also by highlight alias (e.g. ``sunny``, ``dusk``).
+    model: Rerenderer
+    """The trained generator + appearance encoder, in eval mode on the requested device."""
+    scene: PointScene
+    """Point cloud and registered cameras; ``scene.dataset`` is the captured dataset (work dir) or None (bundle)."""
+    codes: Mapping[str, Tensor] = field(default_factory=dict)
+    """A bundle's stored appearance codes by photo name, each ``(D,)`` float32 (a unitless latent vector); empty
+    for a work dir, whose registered photos are encoded when named."""
+    highlights: Mapping[str, str] = field(default_factory=dict)
+    """A bundle's named appearances: alias (``sunny``, ``dusk`` …) → photo name; empty for a work dir."""
+    holdout: tuple[str, ...] = ()
+    """Photo names held out of training (the bundle's, or those recorded with a work dir's model)."""
+
+    @property
+    def named_codes(self) -> dict[str, Tensor]:
+        """:attr:`codes` plus each highlight alias of a coded photo (an alias never shadows a photo's own name)."""
+        named = dict(self.codes)
+        named.update({alias: named[n] for alias, n in self.highlights.items() if n in named and alias not in named})
+        return named
+
+    @property
+    def without_code(self) -> tuple[str, ...]:
+        """Photos with neither a stored code nor a photo to encode: a bundle's held-out photos (none for a work
+        dir, whose held-out photos can still be encoded)."""
+        return self.holdout if self.scene.dataset is None else ()
+
+    def default_appearance(self, static: str | None = None) -> str:
+        """The appearance used without ``--appearance``: the static viewpoint ``static``'s own photo when it has a
+        code or can be encoded, else the first highlight, else the first stored code, else the first camera's photo."""
+        named = self.named_codes
+        if static is not None and (static in named or self.scene.dataset is not None):
+            return static
+        for name in list(self.highlights.values()) + list(named):
+            return name
+        return next(iter(self.scene.cameras))
+
+
+def load_bundle_source(
+    bundle_dir: str | os.PathLike[str],
+    model: str | os.PathLike[str] | None = None,
+    *,
+    device: str = "cpu",
+    radius: int | None = None,
+) -> RenderSource:
+    """A :class:`RenderSource` from a scene bundle folder (``scene.*`` and, unless ``model`` is given, ``model.*``).
+
+    ``radius`` overrides the bundle's splat half-size (px at the bundle cameras' resolution). Raises
+    :class:`~neuralwrap.errors.CheckpointError` naming a missing or damaged file.
+    """
+    bundle = load_scene_bundle(bundle_dir)
+    net = load_rerenderer(model or bundle_dir, device)
+    scene = scene_from_bundle(bundle)
+    if radius is not None:
+        scene.radius = int(radius)
+    codes = {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in bundle.codes.items()}
+    return RenderSource(net, scene, codes, dict(bundle.highlights), tuple(bundle.holdout))
+
+
+def load_render_source(
+    source: str | os.PathLike[str],
+    model: str | os.PathLike[str] | None = None,
+    *,
+    device: str = "cpu",
+    radius: int | None = None,
+) -> RenderSource:
+    """The :class:`RenderSource` of a capture work dir or a scene bundle folder.
 
     A work dir needs a finished capture and a trained model (``model``, default ``WORK_DIR/model``); a bundle
-    folder holds ``scene.*`` and (unless ``model`` is given) ``model.*``. Raises :class:`InputError` /
-    :class:`~neuralwrap.errors.CheckpointError` naming the missing file.
+    folder holds ``scene.*`` and (unless ``model`` is given) ``model.*`` (see :func:`load_bundle_source`).
+    ``radius`` overrides the splat half-size (px; default: the capture's / the bundle's). Raises
+    :class:`InputError` / :class:`~neuralwrap.errors.CheckpointError` naming the missing file.
     """
-    from neuralwrap.errors import CheckpointError
-    from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
-
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"device {device!r} was requested but no CUDA GPU is available")
     src = Path(source)
     if not src.exists():
         raise InputError(f"not found: {src} (expected a capture work dir or a scene bundle folder)")
     if is_bundle(src):
-        bundle = load_scene_bundle(src)
-        net = load_rerenderer(model or src, device)
-        scene = scene_from_bundle(bundle)
-        if radius is not None:
-            scene.radius = int(radius)
-        codes = {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in bundle.codes.items()}
-        codes.update({alias: codes[n] for alias, n in bundle.highlights.items() if n in codes and alias not in codes})
-        extras = {"codes": codes, "highlights": dict(bundle.highlights), "holdout": list(bundle.holdout)}
-        return net, scene, extras
+        return load_bundle_source(src, model, device=device, radius=radius)
     scene = load_point_scene(src, radius=radius)
     mpath = Path(model) if model is not None else src / "model"
     try:
         net = load_rerenderer(mpath, device)
     except CheckpointError as exc:
-        raise CheckpointError(f"{exc} (no trained model for {src}: run `rerender train {src}` or pass --model)") from exc
+        raise CheckpointError(
+            f"{exc} (no trained model for {src}: run `rerender train {src}` or pass --model)"
+        ) from exc
     extra = getattr(net, "extra", {}) or {}
     notes = getattr(net.config, "notes", {}) or {}
-    extras = {"codes": {}, "highlights": {}, "holdout": list(extra.get("holdout") or notes.get("holdout") or [])}
-    return net, scene, extras
+    return RenderSource(net, scene, holdout=tuple(extra.get("holdout") or notes.get("holdout") or []))
 
 
-def appearance_context(renderer: SceneRenderer, codes: dict[str, Tensor], ref_camera: PinholeCamera,
-                       without_code: Sequence[str] = ()) -> Any:
-    """An :class:`~neuralwrap.rerender.render.appearance.AppearanceContext` for ``renderer``'s scene: stored ``codes``,
-    registered photos of the dataset (encoder on photo + stored buffer), outside images (encoder on the image +
-    the buffer of ``ref_camera``)."""
-    from neuralwrap.rerender.render.appearance import AppearanceContext
-    from neuralwrap.rerender.scene.inputs import photo_tensor
-
+def appearance_context(
+    renderer: SceneRenderer, codes: Mapping[str, Tensor], ref_camera: PinholeCamera, without_code: Sequence[str] = ()
+) -> AppearanceContext:
+    """The :class:`~neuralwrap.rerender.render.appearance.AppearanceContext` of ``renderer``'s scene: stored ``codes``
+    (e.g. :attr:`RenderSource.named_codes`), registered photos of the dataset (encoder on photo + stored buffer),
+    outside images (encoder on the image + the buffer of ``ref_camera``), and ``without_code`` (photos that have
+    neither, e.g. :attr:`RenderSource.without_code`)."""
     scene = renderer.scene
     registered = scene.dataset.names if scene.dataset is not None else []
 
@@ -395,10 +492,17 @@ def appearance_context(renderer: SceneRenderer, codes: dict[str, Tensor], ref_ca
     def enc_image(img: np.ndarray) -> Tensor:
         photo = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None] / 255
         w, h = renderer.size
-        photo = torch.nn.functional.interpolate(photo, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+        photo = torch.nn.functional.interpolate(
+            photo, size=(h, w), mode="bilinear", antialias=True, align_corners=False
+        )
         return renderer.encode(photo[0].clamp(0, 1), renderer.view_buffer(ref_camera))
 
     has_enc = renderer.use_appearance
-    return AppearanceContext(code_dim=renderer.code_dim, codes=codes, registered=registered,
-                             encode_registered=enc_registered if has_enc else None,
-                             encode_image=enc_image if has_enc else None, without_code=list(without_code))
+    return AppearanceContext(
+        code_dim=renderer.code_dim,
+        codes=codes,
+        registered=registered,
+        encode_registered=enc_registered if has_enc else None,
+        encode_image=enc_image if has_enc else None,
+        without_code=list(without_code),
+    )

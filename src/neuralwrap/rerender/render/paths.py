@@ -90,8 +90,14 @@ class CameraSpline:
     interpolated as fractions of the image size.
     """
 
-    def __init__(self, keys: Sequence[PinholeCamera], *, width: int | None = None, height: int | None = None,
-                 closed: bool = False) -> None:
+    def __init__(
+        self,
+        keys: Sequence[PinholeCamera],
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        closed: bool = False,
+    ) -> None:
         if len(keys) < 2:
             raise InputError(f"a camera spline needs at least 2 keyframe cameras, got {len(keys)}")
         self.width, self.height = width or keys[0].width, height or keys[0].height
@@ -109,12 +115,27 @@ class CameraSpline:
     def __call__(self, s: float) -> PinholeCamera:
         """Camera at path parameter ``s`` (clipped to [0, 1])."""
         t = float(np.clip(s, 0.0, 1.0)) * self._total
-        return _sample(self.cams, self.rots, self.cents, self.intr, self.knots * self._total, t, self.closed,
-                       self.width, self.height)
+        return _sample(
+            self.cams,
+            self.rots,
+            self.cents,
+            self.intr,
+            self.knots * self._total,
+            t,
+            self.closed,
+            self.width,
+            self.height,
+        )
 
 
-def interpolate_cameras(keys: Sequence[PinholeCamera], num_frames: int, *, width: int | None = None,
-                        height: int | None = None, closed: bool = False) -> list[PinholeCamera]:
+def interpolate_cameras(
+    keys: Sequence[PinholeCamera],
+    num_frames: int,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    closed: bool = False,
+) -> list[PinholeCamera]:
     """``num_frames`` cameras evenly spaced along :class:`CameraSpline` through ``keys``.
 
     The first and last frames are exactly the first and last keys (``closed=True``: the path loops back
@@ -159,8 +180,17 @@ def _segment_knots(knots: np.ndarray, i: int, closed: bool) -> list[float]:
     return [k0, k1, k2, k3]
 
 
-def _sample(cams: list[PinholeCamera], rots: list[np.ndarray], cents: np.ndarray, intr: list[np.ndarray],
-            knots: np.ndarray, t: float, closed: bool, w: int, h: int) -> PinholeCamera:
+def _sample(
+    cams: list[PinholeCamera],
+    rots: list[np.ndarray],
+    cents: np.ndarray,
+    intr: list[np.ndarray],
+    knots: np.ndarray,
+    t: float,
+    closed: bool,
+    w: int,
+    h: int,
+) -> PinholeCamera:
     n = len(cams)
     i = int(np.clip(np.searchsorted(knots, t, side="right") - 1, 0, n - 2))
     idx, kk = _control_indices(n, i, closed), _segment_knots(knots, i, closed)
@@ -171,8 +201,9 @@ def _sample(cams: list[PinholeCamera], rots: list[np.ndarray], cents: np.ndarray
     return PinholeCamera(w, h, float(q[0] * w), float(q[1] * h), float(q[2] * w), float(q[3] * h), r, -r @ c)
 
 
-def static_path(camera: PinholeCamera, num_frames: int, *, width: int | None = None,
-                height: int | None = None) -> list[PinholeCamera]:
+def static_path(
+    camera: PinholeCamera, num_frames: int, *, width: int | None = None, height: int | None = None
+) -> list[PinholeCamera]:
     """``num_frames`` copies of ``camera`` resampled to ``width × height`` (default its own size)."""
     if num_frames < 1:
         raise InputError(f"num_frames must be >= 1, got {num_frames}")
@@ -234,8 +265,14 @@ def order_keyframes(cameras: Sequence[PinholeCamera], max_keys: int | None = Non
     return cams
 
 
-def orbit_path(cameras: Sequence[PinholeCamera], num_frames: int, *, width: int | None = None,
-               height: int | None = None, sweep: float = 1.0) -> list[PinholeCamera]:
+def orbit_path(
+    cameras: Sequence[PinholeCamera],
+    num_frames: int,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    sweep: float = 1.0,
+) -> list[PinholeCamera]:
     """A new camera path: an arc around the look-at point over the registered azimuth range, there and back.
 
     Radius, height above the target and intrinsics are the medians of the registered cameras; the arc
@@ -268,11 +305,20 @@ def _look_at(centre: np.ndarray, target: np.ndarray, up: np.ndarray, intr: np.nd
     right /= np.linalg.norm(right)
     down = np.cross(f, right)
     R = np.stack([right, down, f])
-    return PinholeCamera(w, h, float(intr[0] * w), float(intr[1] * h), float(intr[2] * w), float(intr[3] * h), R, -R @ centre)
+    return PinholeCamera(
+        w, h, float(intr[0] * w), float(intr[1] * h), float(intr[2] * w), float(intr[3] * h), R, -R @ centre
+    )
 
 
-def make_path(kind: str, cameras: dict[str, PinholeCamera], num_frames: int, *, width: int | None = None,
-              height: int | None = None, max_keys: int | None = 8) -> list[PinholeCamera]:
+def make_path(
+    kind: str,
+    cameras: dict[str, PinholeCamera],
+    num_frames: int,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    max_keys: int | None = 8,
+) -> list[PinholeCamera]:
     """Cameras for a named path: ``fly`` (through ≤ ``max_keys`` registered cameras), ``orbit``, or a
     registered photo name (``NAME`` or ``photo:NAME``, with or without suffix) for a static viewpoint.
 
@@ -295,5 +341,7 @@ def resolve_name(name: str, cameras: dict[str, object]) -> str:
     if name in by_stem:
         return by_stem[name]
     few = ", ".join(list(cameras)[:5]) + (", …" if len(cameras) > 5 else "")
-    raise InputError(f"unknown photo name {name!r}: not a path kind {PATH_KINDS} nor a registered photo "
-                     f"({len(cameras)} registered, e.g. {few})")
+    raise InputError(
+        f"unknown photo name {name!r}: not a path kind {PATH_KINDS} nor a registered photo "
+        f"({len(cameras)} registered, e.g. {few})"
+    )

@@ -54,15 +54,25 @@ class PinholeCamera:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dictionary (lists of floats)."""
-        return {"width": self.width, "height": self.height, "fx": self.fx, "fy": self.fy, "cx": self.cx,
-                "cy": self.cy, "R": np.asarray(self.R, dtype=float).tolist(), "t": np.asarray(self.t, dtype=float).tolist()}
+        return {
+            "width": self.width,
+            "height": self.height,
+            "fx": self.fx,
+            "fy": self.fy,
+            "cx": self.cx,
+            "cy": self.cy,
+            "R": np.asarray(self.R, dtype=float).tolist(),
+            "t": np.asarray(self.t, dtype=float).tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PinholeCamera:
         """Inverse of :meth:`to_dict`; raises :class:`InputError` on missing keys or bad shapes."""
         try:
             R, t = np.asarray(d["R"], dtype=np.float64), np.asarray(d["t"], dtype=np.float64)
-            cam = cls(int(d["width"]), int(d["height"]), float(d["fx"]), float(d["fy"]), float(d["cx"]), float(d["cy"]), R, t)
+            cam = cls(
+                int(d["width"]), int(d["height"]), float(d["fx"]), float(d["fy"]), float(d["cx"]), float(d["cy"]), R, t
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"bad camera record {d!r}: {exc}") from exc
         if R.shape != (3, 3) or t.shape != (3,):

@@ -32,7 +32,15 @@ from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
 from neuralwrap.rerender.scene.camera import PinholeCamera
 
-__all__ = ["FORMAT_VERSION", "Frame", "RerenderDataset", "decode_normals", "encode_normals", "write_frame", "write_index"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Frame",
+    "RerenderDataset",
+    "decode_normals",
+    "encode_normals",
+    "write_frame",
+    "write_index",
+]
 
 #: version of the on-disk format; readers refuse other versions
 FORMAT_VERSION: int = 1
@@ -105,11 +113,23 @@ def write_frame(root: str | os.PathLike[str], frame: Frame) -> dict[str, Any]:
     return {"name": frame.name, "camera": frame.camera.to_dict(), "files": files}
 
 
-def write_index(root: str | os.PathLike[str], records: list[dict[str, Any]], *, labels: list[str] | None = None,
-                transient_classes: tuple[int, ...] = (15,), summary: dict[str, Any] | None = None) -> Path:
+def write_index(
+    root: str | os.PathLike[str],
+    records: list[dict[str, Any]],
+    *,
+    labels: list[str] | None = None,
+    transient_classes: tuple[int, ...] = (15,),
+    summary: dict[str, Any] | None = None,
+) -> Path:
     """Write ``root/dataset.json`` (last, atomically) from the records of :func:`write_frame`."""
-    doc = {"format_version": FORMAT_VERSION, "neuralwrap_version": _nw_version, "frames": records,
-           "class_labels": labels or [], "transient_classes": list(transient_classes), "summary": summary or {}}
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "neuralwrap_version": _nw_version,
+        "frames": records,
+        "class_labels": labels or [],
+        "transient_classes": list(transient_classes),
+        "summary": summary or {},
+    }
     path = Path(root) / "dataset.json"
     atomic_write_bytes(path, json.dumps(doc, indent=1).encode())
     return path
@@ -128,7 +148,9 @@ class RerenderDataset:
         except json.JSONDecodeError as exc:
             raise InputError(f"corrupt {path}: {exc}") from exc
         if self.index.get("format_version") != FORMAT_VERSION:
-            raise InputError(f"{path}: format_version {self.index.get('format_version')!r}, this reader needs {FORMAT_VERSION}")
+            raise InputError(
+                f"{path}: format_version {self.index.get('format_version')!r}, this reader needs {FORMAT_VERSION}"
+            )
         self.records: list[dict[str, Any]] = self.index["frames"]
 
     def __len__(self) -> int:
@@ -151,5 +173,12 @@ class RerenderDataset:
             depth = z["depth"]
         normals = decode_normals(read_image(p["normals"])) if "normals" in p else None
         classes = read_image(p["classes"], mode="L")[:, :, 0] if "classes" in p else None
-        return Frame(rec["name"], PinholeCamera.from_dict(rec["camera"]), read_image(p["photo"]),
-                     read_image(p["color"]), depth, normals, classes)
+        return Frame(
+            rec["name"],
+            PinholeCamera.from_dict(rec["camera"]),
+            read_image(p["photo"]),
+            read_image(p["color"]),
+            depth,
+            normals,
+            classes,
+        )

@@ -28,8 +28,17 @@ import torch.nn.functional as F
 from neuralwrap.errors import InputError
 from neuralwrap.rerender.scene.dataset import Frame
 
-__all__ = ["DEPTH_CHANNEL", "NORMAL_CHANNELS", "TRANSIENT_CLASSES", "VALID_CHANNEL", "flip_buffer", "frame_input", "input_channels",
-           "photo_tensor", "resize_buffer"]
+__all__ = [
+    "DEPTH_CHANNEL",
+    "NORMAL_CHANNELS",
+    "TRANSIENT_CLASSES",
+    "VALID_CHANNEL",
+    "flip_buffer",
+    "frame_input",
+    "input_channels",
+    "photo_tensor",
+    "resize_buffer",
+]
 
 #: PASCAL VOC ids treated as transient (person = 15), as written by ``rerender capture``
 TRANSIENT_CLASSES: tuple[int, ...] = (15,)
@@ -66,9 +75,14 @@ def _check_size(size: tuple[int, int] | None) -> None:
         raise InputError(f"size must be (width, height) with positive values, got {size!r}")
 
 
-def frame_input(frame: Frame, *, size: tuple[int, int] | None = None, use_semantics: bool = True,
-                remove_transients: bool = False,
-                transient_classes: Sequence[int] = TRANSIENT_CLASSES) -> torch.Tensor:
+def frame_input(
+    frame: Frame,
+    *,
+    size: tuple[int, int] | None = None,
+    use_semantics: bool = True,
+    remove_transients: bool = False,
+    transient_classes: Sequence[int] = TRANSIENT_CLASSES,
+) -> torch.Tensor:
     """The generator input of ``frame``: ``(C, H, W)`` float32, layout in the module docstring.
 
     Args:

@@ -63,6 +63,7 @@ _GRAY_POST = dataclasses.replace(_POST, carriers=4, carrier_depth=0.3)
 #: parameters of the sandwich's pre + post
 COLORIZE_POST = ProcessorConfig(unet_enc=(16, 40), unet_dec=(84, 40, 16))
 
+
 @lru_cache(maxsize=4)
 def _photos(folder: str) -> tuple[np.ndarray, ...]:
     return tuple(load_photos(folder))
@@ -176,8 +177,16 @@ def _lookup(table: dict[int, int], q: int) -> int:
 
 
 def _app_configs() -> tuple[SandwichConfig, SandwichConfig]:
-    gray = SandwichConfig(codec="jpeg", subsampling="400", in_channels=3, code_channels=1, out_channels=3,
-                          pre=_GRAY_PRE, post=_GRAY_POST, quality_range=(5, 95))
+    gray = SandwichConfig(
+        codec="jpeg",
+        subsampling="400",
+        in_channels=3,
+        code_channels=1,
+        out_channels=3,
+        pre=_GRAY_PRE,
+        post=_GRAY_POST,
+        quality_range=(5, 95),
+    )
     lowres = SandwichConfig(codec="jpeg", subsampling="420", pre=_PRE, post=_POST, quality_range=(5, 95), scale=2)
     return gray, lowres
 
@@ -190,13 +199,14 @@ RGB_OVER_GRAY = AppSpec(
     config=_GRAY_CFG,
     train_data=rgb_train_data,
     eval_data=kodak_eval_data,
-    baselines={"gray-jpeg": gray_roundtrip("jpeg"),
-               "gray-jpeg+colorize": model_roundtrip(COLORIZE_BASELINE_MODEL)},
+    baselines={"gray-jpeg": gray_roundtrip("jpeg"), "gray-jpeg+colorize": model_roundtrip(COLORIZE_BASELINE_MODEL)},
     anchor="gray-jpeg",
     anchor_reference=gray_reference,
     qualities=(10, 20, 30, 50, 70, 90),
     comparison_bpp=0.5,
 )
+
+
 def _lowres_app(name: str, summary: str, codec: str, subsampling: str, suffix: str, **kw: object) -> AppSpec:
     """A 2x-resolution app over ``codec``/``subsampling``: baselines ``bicubic-SUFFIX`` (the anchor) and
     ``plain-SUFFIX``, both in the same codec setting; ``kw`` overrides the remaining AppSpec fields."""
@@ -207,26 +217,36 @@ def _lowres_app(name: str, summary: str, codec: str, subsampling: str, suffix: s
         config=dataclasses.replace(_LOWRES_CFG, codec=codec, subsampling=subsampling),
         train_data=rgb_train_data,
         eval_data=kodak_eval_data,
-        baselines={f"bicubic-{suffix}": bicubic_roundtrip(codec, subsampling), f"plain-{suffix}": plain_roundtrip(codec, subsampling)},
+        baselines={
+            f"bicubic-{suffix}": bicubic_roundtrip(codec, subsampling),
+            f"plain-{suffix}": plain_roundtrip(codec, subsampling),
+        },
         anchor=f"bicubic-{suffix}",
         anchor_reference=bicubic_reference,
         **fields,
     )
 
 
-LOWRES_2X = _lowres_app("lowres-2x", "2x resolution over a half-resolution JPEG 4:2:0: the code image is H/2 x W/2",
-                        "jpeg", "420", "jpeg")
-LOWRES_2X_444 = _lowres_app("lowres-2x-444",
-                            "2x resolution over a half-resolution JPEG 4:4:4 (chroma at the code image's resolution)",
-                            "jpeg", "444", "jpeg444")
+LOWRES_2X = _lowres_app(
+    "lowres-2x", "2x resolution over a half-resolution JPEG 4:2:0: the code image is H/2 x W/2", "jpeg", "420", "jpeg"
+)
+LOWRES_2X_444 = _lowres_app(
+    "lowres-2x-444",
+    "2x resolution over a half-resolution JPEG 4:4:4 (chroma at the code image's resolution)",
+    "jpeg",
+    "444",
+    "jpeg444",
+)
 RGB_OVER_GRAY_HEIF = AppSpec(
     name="rgb-over-gray-heif",
     summary="evaluation only: rgb-over-gray over monochrome HEIF (x265 4:0:0), JPEG-trained models transferred",
     config=dataclasses.replace(_GRAY_CFG, codec="heif"),
     train_data=rgb_train_data,
     eval_data=kodak_eval_data,
-    baselines={"gray-heif": gray_roundtrip("heif"),
-               "gray-heif+colorize": model_roundtrip(COLORIZE_BASELINE_MODEL, "heif", "rgb-over-gray")},
+    baselines={
+        "gray-heif": gray_roundtrip("heif"),
+        "gray-heif+colorize": model_roundtrip(COLORIZE_BASELINE_MODEL, "heif", "rgb-over-gray"),
+    },
     anchor="gray-heif",
     anchor_reference=gray_reference,
     qualities=(10, 25, 40, 55, 70, 85),
@@ -237,13 +257,23 @@ RGB_OVER_GRAY_HEIF = AppSpec(
 LOWRES_2X_HEIF = _lowres_app(
     "lowres-2x-heif",
     "evaluation only: lowres-2x over half-resolution HEIF (x265 4:2:0), JPEG-trained models transferred",
-    "heif", "420", "heif", qualities=(10, 25, 40, 55, 70, 85), comparison_bpp=0.15, trainable=False,
+    "heif",
+    "420",
+    "heif",
+    qualities=(10, 25, 40, 55, 70, 85),
+    comparison_bpp=0.15,
+    trainable=False,
     transfer_from="lowres-2x",
 )
 LOWRES_2X_444_HEIF = _lowres_app(
     "lowres-2x-444-heif",
     "evaluation only: lowres-2x-444 over half-resolution HEIF (x265 4:4:4), JPEG-trained models transferred",
-    "heif", "444", "heif444", qualities=(10, 25, 40, 55, 70, 85), comparison_bpp=0.15, trainable=False,
+    "heif",
+    "444",
+    "heif444",
+    qualities=(10, 25, 40, 55, 70, 85),
+    comparison_bpp=0.15,
+    trainable=False,
     transfer_from="lowres-2x-444",
 )
 

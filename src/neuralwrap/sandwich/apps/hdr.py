@@ -32,14 +32,14 @@ import numpy as np
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.metrics.hdr import L_PEAK, hdr_flip, pu21_encode, pu_psnr
-from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
-from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.apps.hdr_data import (
     PU_PEAK,
     hdr_eval_data,
     hdr_train_data,
     rep_to_luminance,
 )
+from neuralwrap.sandwich.apps.registry import AppRoundtrip, AppSpec
+from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 
 __all__ = [
     "GAMMA",

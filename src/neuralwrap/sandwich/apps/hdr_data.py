@@ -196,4 +196,3 @@ def hdr_eval_data(data: str | None = None, *, max_side: int | None = EVAL_MAX_SI
             lin = _halve(lin)
         out.append((path.stem, hdr_to_rep(lin)))
     return out
-

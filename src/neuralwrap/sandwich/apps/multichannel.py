@@ -134,8 +134,12 @@ def groups_roundtrip(subsampling: str = "420") -> AppRoundtrip:
         padded = np.concatenate([u8, np.zeros((h, w, 3 * groups - ch), np.uint8)], axis=2)
         datas, recs = [], []
         for g in range(groups):
-            d = c.encode(np.ascontiguousarray(padded[:, :, 3 * g : 3 * g + 3]), quality=int(quality),
-                         subsampling=subsampling, optimize=True)
+            d = c.encode(
+                np.ascontiguousarray(padded[:, :, 3 * g : 3 * g + 3]),
+                quality=int(quality),
+                subsampling=subsampling,
+                optimize=True,
+            )
             datas.append(d)
             recs.append(c.decode(d))
         return b"".join(datas), to_float(np.concatenate(recs, axis=2)[:, :, :ch])
@@ -163,12 +167,16 @@ class GroupedSandwich(Sandwich):
 
     def __init__(self, cfg: SandwichConfig) -> None:
         if cfg.code_channels % 3 or cfg.scale != 1:
-            raise InputError(f"GroupedSandwich needs code_channels = 3·g and scale 1, got {cfg.code_channels}, {cfg.scale}")
+            raise InputError(
+                f"GroupedSandwich needs code_channels = 3·g and scale 1, got {cfg.code_channels}, {cfg.scale}"
+            )
         super().__init__(cfg)
         self.proxy = GroupedCodecProxy(cfg.codec, cfg.subsampling)
 
 
-def _grouped_real_bits(code8: Tensor, qualities: list[int], codec: str, subsampling: str, **settings: Any) -> np.ndarray:
+def _grouped_real_bits(
+    code8: Tensor, qualities: list[int], codec: str, subsampling: str, **settings: Any
+) -> np.ndarray:
     return sum(real_bits(g, qualities, codec, subsampling, **settings) for g in code8.split(3, dim=1))
 
 
@@ -188,13 +196,16 @@ class GroupedRateRefitHook(RateRefitHook):
         _, bits, code8 = model.proxy(code, qual)
         real = _grouped_real_bits(code8, qual.int().tolist(), cfg.codec, cfg.subsampling, **self.codec_settings)
         err = float(np.median(np.abs((bits * model.rate_correction(qual)).cpu().numpy() - real) / real))
-        model.rate_log_corr.copy_(refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr, momentum=momentum))
+        model.rate_log_corr.copy_(
+            refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr, momentum=momentum)
+        )
         model.train(was_training)
         return {"rate_rel_err": err}
 
 
-def train_grouped(app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig,
-                  cfg: SandwichConfig | None = None) -> dict[str, Any]:
+def train_grouped(
+    app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig, cfg: SandwichConfig | None = None
+) -> dict[str, Any]:
     """Train a :class:`GroupedSandwich` for ``app`` (what ``train_sandwich(app=...)`` does for a plain one):
     λ(q) from the anchor baseline on training crops (MSE over all channels), real-codec rate refits of all
     groups, cosine LR. Checkpoints and logs go to ``train_cfg.out_dir`` (resumable)."""
@@ -205,12 +216,18 @@ def train_grouped(app: AppSpec, train_cfg: TrainConfig, sw: SandwichTrainConfig,
     slope = fit_rd_slope(calib, qualities, roundtrip=app.baselines[app.anchor or ""])
     seed_everything(train_cfg.seed)
     model = GroupedSandwich(cfg)
-    hook = GroupedRateRefitHook(app_crops(app, sw, sw.refit_crop, sw.refit_crops, train_cfg.seed + 2), sw.refit_every,
-                                {"optimize": True})
+    hook = GroupedRateRefitHook(
+        app_crops(app, sw, sw.refit_crop, sw.refit_crops, train_cfg.seed + 2), sw.refit_every, {"optimize": True}
+    )
     objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed)
     hooks = [hook, *lr_schedule_hooks(sw.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=200)]
-    extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope), "app": app.name,
-             "grouped": True}
+    extra = {
+        "sandwich": cfg.to_dict(),
+        "sandwich_train": vars(sw),
+        "rd_slope": vars(slope),
+        "app": app.name,
+        "grouped": True,
+    }
     trainer = Trainer(model, objective, ds, train_cfg, hooks=hooks, model_config=extra)
     return {**trainer.fit(), "rate_refits": hook.history}
 
@@ -243,8 +260,12 @@ def grouped_model_roundtrip(model: GroupedSandwich | str, subsampling: str | Non
         q = torch.tensor([float(quality)])
         with torch.inference_mode():
             code = to_uint8(m.preprocess(x, q)[0].permute(1, 2, 0).numpy())
-            datas = [c.encode(np.ascontiguousarray(code[:, :, k : k + 3]), quality=int(quality), subsampling=sub,
-                              optimize=True) for k in range(0, code.shape[2], 3)]
+            datas = [
+                c.encode(
+                    np.ascontiguousarray(code[:, :, k : k + 3]), quality=int(quality), subsampling=sub, optimize=True
+                )
+                for k in range(0, code.shape[2], 3)
+            ]
             dec = np.concatenate([c.decode(d) for d in datas], axis=2)
             dt = torch.from_numpy(to_float(dec).transpose(2, 0, 1).copy())[None]
             out = m.postprocess(dt, q)[0].permute(1, 2, 0).numpy()
@@ -255,12 +276,20 @@ def grouped_model_roundtrip(model: GroupedSandwich | str, subsampling: str | Non
 
 def _spec(channels: int, what: str) -> AppSpec:
     groups = -(-channels // 3)
-    cfg = SandwichConfig(codec="jpeg", subsampling="420", in_channels=channels, code_channels=3 * groups,
-                         out_channels=channels, pre=MC_PRE, post=MC_POST, quality_range=(5, 95))
+    cfg = SandwichConfig(
+        codec="jpeg",
+        subsampling="420",
+        in_channels=channels,
+        code_channels=3 * groups,
+        out_channels=channels,
+        pre=MC_PRE,
+        post=MC_POST,
+        quality_range=(5, 95),
+    )
     return AppSpec(
         name=f"mc{channels}-jpeg",
         summary=f"{channels}-channel framebuffer ({what}) as {groups} JPEG 4:2:0 files of a learned "
-                f"{3 * groups}-channel code; vs the channels coded 3 at a time",
+        f"{3 * groups}-channel code; vs the channels coded 3 at a time",
         config=cfg,
         train_data=mc_train_data(channels),
         eval_data=mc_eval_data(channels),

@@ -75,8 +75,13 @@ def msssim_metric(ref: np.ndarray, rec: np.ndarray) -> float:
 
 
 #: the architecture and codec setting of the shipped MSE model ``jpeg420``
-_CFG = SandwichConfig(codec="jpeg", subsampling="420", pre=ProcessorConfig(unet_enc=(32,), unet_dec=(32, 32)),
-                      post=ProcessorConfig(unet_enc=(16, 32, 64), unet_dec=(128, 64, 32, 16)), quality_range=(5, 95))
+_CFG = SandwichConfig(
+    codec="jpeg",
+    subsampling="420",
+    pre=ProcessorConfig(unet_enc=(32,), unet_dec=(32, 32)),
+    post=ProcessorConfig(unet_enc=(16, 32, 64), unet_dec=(128, 64, 32, 16)),
+    quality_range=(5, 95),
+)
 
 
 def _spec(name: str, distortion: str, what: str) -> AppSpec:

@@ -74,7 +74,9 @@ class AppSpec:
     baselines: Mapping[str, AppRoundtrip] = field(default_factory=lambda: MappingProxyType({}))
     """name -> ``roundtrip(image, quality) -> (real bytes, reconstruction)`` (image and reconstruction
     ``HxWxC`` float [0,1] in the app's representation)."""
-    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] = field(default_factory=lambda: MappingProxyType({}))
+    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     """Extra eval metrics ``(reference, reconstruction) -> value``; PSNR on the representation is always computed."""
     anchor: str | None = None
     """Baseline whose RD curve defines λ(q) in training and the BD reference in eval (the app's "plain codec")."""
@@ -99,7 +101,9 @@ class AppSpec:
 
     def __post_init__(self) -> None:
         if self.anchor is not None and self.anchor not in self.baselines:
-            raise InputError(f"app {self.name!r}: anchor {self.anchor!r} is not one of its baselines {sorted(self.baselines)}")
+            raise InputError(
+                f"app {self.name!r}: anchor {self.anchor!r} is not one of its baselines {sorted(self.baselines)}"
+            )
         if self.config.out_channels != self.config.in_channels:
             raise InputError(f"app {self.name!r}: out_channels must equal in_channels (the target is the source)")
 

@@ -51,8 +51,18 @@ from neuralwrap.train import (
 )
 from neuralwrap.train.distributed import leaving_process_group
 
-__all__ = ["cmd_bench", "cmd_calibrate", "cmd_demo", "cmd_eval", "cmd_export", "cmd_models", "cmd_train", "export_run",
-           "parse_processor", "sandwich_train_config"]
+__all__ = [
+    "cmd_bench",
+    "cmd_calibrate",
+    "cmd_demo",
+    "cmd_eval",
+    "cmd_export",
+    "cmd_models",
+    "cmd_train",
+    "export_run",
+    "parse_processor",
+    "sandwich_train_config",
+]
 
 log = logging.getLogger("neuralwrap.sandwich")
 
@@ -125,14 +135,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     refuse_inputs(args.out, [args.data, *_model_pair(args.init)])
     if args.export:
         _check_model_output(args.export, [Path(args.data), *_model_pair(args.init)], force=True)
-    max_s = args.max_seconds if args.max_seconds is not None else (None if args.max_minutes is None else 60.0 * args.max_minutes)
-    tc = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
-                     out_dir=args.out, num_workers=args.workers, grad_clip=args.grad_clip or None, ckpt_every=args.ckpt_every,
-                     resume=not args.no_resume, max_seconds=max_s, progress=not args.quiet,
-                     ckpt_seconds=60.0 * args.ckpt_minutes)
-    sw = SandwichTrainConfig(data=args.data, crop=args.crop, gamma=args.gamma, refit_every=args.refit_every,
-                             refit_crops=args.refit_crops, refit_crop=args.refit_crop, lr_schedule=args.lr_schedule,
-                             init=args.init)
+    max_s = (
+        args.max_seconds
+        if args.max_seconds is not None
+        else (None if args.max_minutes is None else 60.0 * args.max_minutes)
+    )
+    tc = TrainConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        out_dir=args.out,
+        num_workers=args.workers,
+        grad_clip=args.grad_clip or None,
+        ckpt_every=args.ckpt_every,
+        resume=not args.no_resume,
+        max_seconds=max_s,
+        progress=not args.quiet,
+        ckpt_seconds=60.0 * args.ckpt_minutes,
+    )
+    sw = SandwichTrainConfig(
+        data=args.data,
+        crop=args.crop,
+        gamma=args.gamma,
+        refit_every=args.refit_every,
+        refit_crops=args.refit_crops,
+        refit_crop=args.refit_crop,
+        lr_schedule=args.lr_schedule,
+        init=args.init,
+    )
 
     t0 = time.time()
     with leaving_process_group():
@@ -167,8 +199,12 @@ def export_run(run_dir: Path, output: Path, name: str, version: str) -> Path:
     else:
         model = Sandwich(cfg)
     load_checkpoint(ckpt, {"model": model})
-    extra = {"trained_steps": meta["step"], "train": meta["config"]["train"],
-             "sandwich_train": model_cfg.get("sandwich_train"), "rd_slope": model_cfg.get("rd_slope")}
+    extra = {
+        "trained_steps": meta["step"],
+        "train": meta["config"]["train"],
+        "sandwich_train": model_cfg.get("sandwich_train"),
+        "rd_slope": model_cfg.get("rd_slope"),
+    }
     for key in ("app", "grouped"):
         if model_cfg.get(key):
             extra[key] = model_cfg[key]
@@ -195,8 +231,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _print_apps() -> int:
     for name, spec in list_apps().items():
         c = spec.config
-        print(f"{name:20s} {c.codec} {c.subsampling} {c.in_channels}->{c.code_channels}->{c.out_channels} "
-              f"scale {c.scale}, anchor {spec.anchor}: {spec.summary}")
+        print(
+            f"{name:20s} {c.codec} {c.subsampling} {c.in_channels}->{c.code_channels}->{c.out_channels} "
+            f"scale {c.scale}, anchor {spec.anchor}: {spec.summary}"
+        )
     return 0
 
 
@@ -210,21 +248,29 @@ def cmd_eval_app(args: argparse.Namespace) -> int:
             log.warning("model %s was trained for app %s, evaluated on %s", label, sc.app, app.name)
     baselines = args.baseline
     if app.config.code_channels > 3:  # grouped models code one file per group: they run as extra roundtrips
-
-
         runs = {label: grouped_model_roundtrip(load_grouped(sc)) for label, sc in models.items()}
         app, models = dataclasses.replace(app, baselines={**app.baselines, **runs}), {}
         if baselines:
             baselines = [*baselines, *runs]
-    summary = evaluate_app(app, models, args.out, data=args.data, qualities=args.qualities, baselines=baselines,
-                           limit=args.limit, progress=not args.quiet)
+    summary = evaluate_app(
+        app,
+        models,
+        args.out,
+        data=args.data,
+        qualities=args.qualities,
+        baselines=baselines,
+        limit=args.limit,
+        progress=not args.quiet,
+    )
     for label, s in summary["curves"].items():
         parts = []
         for base in summary["baselines"]:
             if base == label:
                 continue
             bd = s.get("bd", {}).get(base, {})
-            parts.append(f"vs {base}: {bd.get('bd_rate_img', float('nan')):+.1f}% / {bd.get('bd_psnr_img', float('nan')):+.2f} dB")
+            parts.append(
+                f"vs {base}: {bd.get('bd_rate_img', float('nan')):+.1f}% / {bd.get('bd_psnr_img', float('nan')):+.2f} dB"
+            )
         print(f"{label:22s} " + "; ".join(parts))
     print(f"report: {Path(args.out) / 'summary.json'}")
     return 0
@@ -253,15 +299,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         images = dict(list(images.items())[: args.limit])
     spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
     if codec != first.codec:
-        crops = [(c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-                 for c in fixed_training_crops(load_photos(args.train_data or require_data("train", "--train-data")), 256, 12, seed=123)]
-        spec.cond_quality = match_conditioning(codec, spec.qualities, crops,
-                                               {"subsampling": first.subsampling, "optimize": True}, settings)
+        crops = [
+            (c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            for c in fixed_training_crops(
+                load_photos(args.train_data or require_data("train", "--train-data")), 256, 12, seed=123
+            )
+        ]
+        spec.cond_quality = match_conditioning(
+            codec, spec.qualities, crops, {"subsampling": first.subsampling, "optimize": True}, settings
+        )
         log.warning("transfer %s → %s: networks told JPEG qualities %s", first.codec, codec, spec.cond_quality)
     summary = evaluate(models, images, args.out, spec, progress=not args.quiet)
     for label, s in summary["curves"].items():
         bd = s.get("bd", {}).get(spec.anchor, {})
-        print(f"{label:16s} BD-rate {bd.get('bd_rate_img', float('nan')):+.2f}%  BD-PSNR {bd.get('bd_psnr_img', float('nan')):+.3f} dB")
+        print(
+            f"{label:16s} BD-rate {bd.get('bd_rate_img', float('nan')):+.2f}%  BD-PSNR {bd.get('bd_psnr_img', float('nan')):+.3f} dB"
+        )
     print(f"report: {Path(args.out) / 'summary.json'}")
     return 0
 
@@ -306,8 +359,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     src = Path(args.model) if args.model.endswith(".safetensors") else zoo_path(args.model)
     extra = {k: v for k, v in load_weights(src).config.items() if k not in ("name", "version", "sandwich")}
-    extra["rate_calibration"] = {"data": args.data, "crop": args.crop, "crops": args.crops, "seed": args.seed,
-                                 "median_rel_err_before": before, "median_rel_err_after": after}
+    extra["rate_calibration"] = {
+        "data": args.data,
+        "crop": args.crop,
+        "crops": args.crops,
+        "seed": args.seed,
+        "median_rel_err_before": before,
+        "median_rel_err_after": after,
+    }
 
     model = sc.model.to(memory_format=torch.contiguous_format)
     path = save_model_file(args.output, model, sc.name, sc.version, extra)

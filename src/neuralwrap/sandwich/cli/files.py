@@ -54,10 +54,6 @@ def check_quality(sc: SandwichCodec, quality: int) -> None:
         raise InputError(f"--quality {quality} is outside model {sc.name}'s trained range {lo}..{hi}")
 
 
-
-
-
-
 def _load(args: argparse.Namespace) -> SandwichCodec:
     if getattr(args, "model_file", None):
         return load_model_file(args.model_file, args.device)
@@ -69,19 +65,25 @@ def _check_image_model(sc: SandwichCodec) -> None:
     if get_codec(sc.config.codec).kind == "video":
         raise InputError(f"model {sc.name} is a {sc.config.codec} video model: use `sandwich video encode`")
     if sc.config.code_channels not in (1, 3):
-        raise UnsupportedOptionError(f"model {sc.name} codes several files per image; run it with "
-                                     f"`sandwich eval --app {sc.app} --model {sc.name}`")
+        raise UnsupportedOptionError(
+            f"model {sc.name} codes several files per image; run it with "
+            f"`sandwich eval --app {sc.app} --model {sc.name}`"
+        )
 
 
 def _read_source(path: str, sc: SandwichCodec, alpha: str) -> np.ndarray:
     """Read the input image, refusing or announcing what the model cannot carry."""
     info = probe_image(path)
     if info.is_hdr:
-        raise InputError(f"{path} is an HDR image; `sandwich encode` codes 8/16-bit images. HDR goes through the "
-                         "hdr app: `sandwich eval --app hdr --model hdr-jpeg`")
+        raise InputError(
+            f"{path} is an HDR image; `sandwich encode` codes 8/16-bit images. HDR goes through the "
+            "hdr app: `sandwich eval --app hdr --model hdr-jpeg`"
+        )
     if info.has_alpha and alpha != "drop":
-        raise InputError(f"{path} has an alpha channel, which model {sc.name} cannot carry; pass --alpha drop to "
-                         "code the colour without it")
+        raise InputError(
+            f"{path} has an alpha channel, which model {sc.name} cannot carry; pass --alpha drop to "
+            "code the colour without it"
+        )
     image = read_image(path, mode=None)
     if info.bits > 8 and sc.app is None:
         warnings.warn(f"{path} is {info.bits}-bit: reduced to 8 bits (model {sc.name} is 8-bit)", stacklevel=2)
@@ -96,8 +98,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     _check_image_model(sc)
     check_quality(sc, args.quality)
     model_inputs = [args.model_file] if args.model_file else []
-    check_output(args.output, [args.input, *model_inputs], force=args.force,
-                 suffixes=codec_suffixes(sc.config.codec))
+    check_output(args.output, [args.input, *model_inputs], force=args.force, suffixes=codec_suffixes(sc.config.codec))
     with tqdm(total=3, desc=f"encode {Path(args.input).name}", delay=PROGRESS_DELAY_S, disable=args.quiet) as bar:
         image = _read_source(args.input, sc, args.alpha)
         bar.update()

@@ -6,14 +6,12 @@ without a subprocess. Library errors become one-line messages and exit code 2.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import logging
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from neuralwrap.cli_support import one_line_warnings, terminate_as_interrupt
+from neuralwrap.cli_support import load_command, one_line_warnings, terminate_as_interrupt
 from neuralwrap.errors import NeuralwrapError
 from neuralwrap.sandwich.cli.args import build_parser
 
@@ -34,40 +32,25 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _command(name: str) -> Callable[[argparse.Namespace], int]:
-    module, _, func = COMMANDS[name].partition(":")
-    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     what = f"sandwich {args.command}" + (f" {args.video_command}" if args.command == "video" else "")
     try:
         with one_line_warnings(what):
-            return int(_command(args.command)(args) or 0)
+            return int(load_command(COMMANDS, args.command)(args) or 0)
     except NeuralwrapError as exc:
         print(f"{what}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{what}: interrupted (no partial output was left; a training run resumes from its checkpoint)",
-              file=sys.stderr)
+        print(
+            f"{what}: interrupted (no partial output was left; a training run resumes from its checkpoint)",
+            file=sys.stderr,
+        )
         return 130
 
 

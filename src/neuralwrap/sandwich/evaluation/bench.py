@@ -38,8 +38,9 @@ def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, out
 
 
-def bench(sc: SandwichCodec, size: tuple[int, int], quality: int = 50, repeat: int = 5,
-          image: np.ndarray | None = None) -> dict[str, Any]:
+def bench(
+    sc: SandwichCodec, size: tuple[int, int], quality: int = 50, repeat: int = 5, image: np.ndarray | None = None
+) -> dict[str, Any]:
     """Best-of-``repeat`` seconds and MP/s for each stage on an ``size=(H, W)`` image."""
     h, w = size
     img = image if image is not None else bench_image(h, w)
@@ -54,10 +55,21 @@ def bench(sc: SandwichCodec, size: tuple[int, int], quality: int = 50, repeat: i
     t_senc, _ = _best(lambda: sc.encode(img, quality), repeat)
     t_sdec, _ = _best(lambda: sc.decode(data), repeat)
     mp = h * w / 1e6
-    stages = {"plain_encode": t_enc, "plain_decode": t_dec, "pre": t_pre, "post": t_post,
-              "sandwich_encode": t_senc, "sandwich_decode": t_sdec}
+    stages = {
+        "plain_encode": t_enc,
+        "plain_decode": t_dec,
+        "pre": t_pre,
+        "post": t_post,
+        "sandwich_encode": t_senc,
+        "sandwich_decode": t_sdec,
+    }
     return {
-        "model": sc.name, "size": f"{w}x{h}", "quality": quality, "device": str(sc.device),
-        "torch_threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
-        "seconds": stages, "mp_per_s": {k: mp / v for k, v in stages.items()},
+        "model": sc.name,
+        "size": f"{w}x{h}",
+        "quality": quality,
+        "device": str(sc.device),
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "seconds": stages,
+        "mp_per_s": {k: mp / v for k, v in stages.items()},
     }

@@ -101,8 +101,15 @@ class _QualityProbe(torch.nn.Module):
         return self.proc(x, torch.full((x.shape[0],), 50.0, device=x.device))
 
 
-def _honest_roundtrip(sc: SandwichCodec, codec: str, settings: Mapping[str, Any], cond: Mapping[int, int],
-                      honesty: list[dict[str, Any]], label: str, decode: Callable[[bytes], np.ndarray]):
+def _honest_roundtrip(
+    sc: SandwichCodec,
+    codec: str,
+    settings: Mapping[str, Any],
+    cond: Mapping[int, int],
+    honesty: list[dict[str, Any]],
+    label: str,
+    decode: Callable[[bytes], np.ndarray],
+):
     """``run(image, quality) -> (real bytes, decode(bytes))`` of ``sc`` over ``codec``, the networks told
     ``cond.get(q, q)``; over the model's own codec each call also appends the proxy-vs-real bits to ``honesty``."""
     own_codec = codec == sc.config.codec
@@ -112,16 +119,24 @@ def _honest_roundtrip(sc: SandwichCodec, codec: str, settings: Mapping[str, Any]
         data, code = sc.encode_with_code(image, int(quality), codec=codec, cond_quality=cq, **settings)
         if own_codec:
             pred, real = sc.proxy_bits(code, cq), 8.0 * len(data)
-            honesty.append({"label": label, "quality": int(quality), "pred_bits": pred, "real_bits": real,
-                            "rel_err": (pred - real) / real})
+            honesty.append(
+                {
+                    "label": label,
+                    "quality": int(quality),
+                    "pred_bits": pred,
+                    "real_bits": real,
+                    "rel_err": (pred - real) / real,
+                }
+            )
         return data, decode(data)
 
     return run
 
 
 def _sandwich_roundtrip(sc: SandwichCodec, spec: EvalSpec, honesty: list[dict[str, Any]], label: str):
-    return _honest_roundtrip(sc, spec.codec, dict(spec.settings or {}), spec.cond_quality or {}, honesty, label,
-                             sc.decode)
+    return _honest_roundtrip(
+        sc, spec.codec, dict(spec.settings or {}), spec.cond_quality or {}, honesty, label, sc.decode
+    )
 
 
 def rate_honesty_by_quality(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -178,7 +193,9 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     imgs = load_images(images)
     settings = dict(spec.settings or {})
-    records: list[RDRecord] = rd_sweep(spec.codec, imgs, spec.qualities, label=spec.anchor, progress=progress, **settings)
+    records: list[RDRecord] = rd_sweep(
+        spec.codec, imgs, spec.qualities, label=spec.anchor, progress=progress, **settings
+    )
     honesty: list[dict[str, Any]] = []
     for label, sc in models.items():
         run = _sandwich_roundtrip(sc, spec, honesty, label)
@@ -193,7 +210,9 @@ def evaluate(
         "cond_quality": {str(k): v for k, v in (spec.cond_quality or {}).items()},
         "curves": summarize(records, anchors=[spec.anchor]),
         "rate_honesty_median_rel_err": rate_honesty_by_quality(honesty),
-        "models": {label: {"name": sc.name, "version": sc.version, **model_complexity(sc)} for label, sc in models.items()},
+        "models": {
+            label: {"name": sc.name, "version": sc.version, **model_complexity(sc)} for label, sc in models.items()
+        },
     }
     _write_json(summary, out / "summary.json")
     curves = {lab: average_curve(records, lab)[1:] for lab in [spec.anchor, *models]}
@@ -232,20 +251,27 @@ def plot_comparison(
     settings = dict(spec.settings or {})
     plain_rec = _closest(records, spec.anchor, name, target_bpp)
     data = get_codec(spec.codec).encode(img, quality=int(plain_rec.quality), **settings)
-    panels.append((f"{spec.anchor} q={plain_rec.quality:g}", get_codec(spec.codec).decode(data),
-                   f"{plain_rec.bpp:.3f} bpp, {plain_rec.psnr:.2f} dB"))
+    panels.append(
+        (
+            f"{spec.anchor} q={plain_rec.quality:g}",
+            get_codec(spec.codec).decode(data),
+            f"{plain_rec.bpp:.3f} bpp, {plain_rec.psnr:.2f} dB",
+        )
+    )
     for label, sc in models.items():
         rec = _closest(records, label, name, target_bpp)
         q = int(rec.quality)
         cq = int((spec.cond_quality or {}).get(q, q))
         data = sc.encode(img, q, codec=spec.codec, cond_quality=cq, **settings)
-        panels.append((f"{label} q={q}", sc.decode(data),
-                       f"{rec.bpp:.3f} bpp, {rec.psnr:.2f} dB"))
+        panels.append((f"{label} q={q}", sc.decode(data), f"{rec.bpp:.3f} bpp, {rec.psnr:.2f} dB"))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), constrained_layout=True)
     for ax, (title, im, sub) in zip(np.atleast_1d(axes), panels):
         patch = im[y0 : y0 + c, x0 : x0 + c]
-        ax.imshow(patch if patch.shape[2] == 3 else patch[:, :, 0], cmap=None if patch.shape[2] == 3 else "gray",
-                  interpolation="nearest")
+        ax.imshow(
+            patch if patch.shape[2] == 3 else patch[:, :, 0],
+            cmap=None if patch.shape[2] == 3 else "gray",
+            interpolation="nearest",
+        )
         ax.set_title(f"{title}\n{sub}", fontsize=9)
         ax.axis("off")
     fig.suptitle(f"{name}: centre crop, matched rate ≈ {target_bpp} bpp ({spec.codec})", fontsize=10)
@@ -269,11 +295,20 @@ def _quantize(image: np.ndarray, bits: int) -> np.ndarray:
 def _anchor_psnr(app: AppSpec, crops: Sequence[np.ndarray], qualities: Sequence[int]) -> np.ndarray:
     run = app.baselines[app.anchor or ""]
     refs = [app.anchor_reference(c).astype(np.float32) if app.anchor_reference else c for c in crops]
-    return np.asarray([np.mean([psnr(r, _quantize(run(c, int(q))[1], 8)) for c, r in zip(crops, refs)]) for q in qualities])
+    return np.asarray(
+        [np.mean([psnr(r, _quantize(run(c, int(q))[1], 8)) for c, r in zip(crops, refs)]) for q in qualities]
+    )
 
 
-def app_transfer_conditioning(src: AppSpec, dst: AppSpec, qualities: Sequence[int], crops: Sequence[np.ndarray] | None = None,
-                              n: int = 12, size: int = 256, seed: int = 123) -> dict[int, int]:
+def app_transfer_conditioning(
+    src: AppSpec,
+    dst: AppSpec,
+    qualities: Sequence[int],
+    crops: Sequence[np.ndarray] | None = None,
+    n: int = 12,
+    size: int = 256,
+    seed: int = 123,
+) -> dict[int, int]:
     """``{dst quality: src quality}`` with equal anchor PSNR on training crops: what a model trained for
     app ``src`` (e.g. over JPEG) is told when it runs over ``dst``'s codec (e.g. HEIF). ``crops``
     (``HxWxC`` float [0,1]) default to ``n`` crops of ``src.train_data`` (default training folder).
@@ -292,16 +327,24 @@ def app_transfer_conditioning(src: AppSpec, dst: AppSpec, qualities: Sequence[in
     return {int(q): round(float(m)) for q, m in zip(qualities, matched)}
 
 
-def _model_app_roundtrip(sc: SandwichCodec, app: AppSpec, cond: Mapping[int, int], honesty: list[dict[str, Any]],
-                         label: str) -> AppRoundtrip:
+def _model_app_roundtrip(
+    sc: SandwichCodec, app: AppSpec, cond: Mapping[int, int], honesty: list[dict[str, Any]], label: str
+) -> AppRoundtrip:
     settings: dict[str, Any] = dict(app.codec_settings)
     if app.config.codec != sc.config.codec:
         settings.setdefault("subsampling", app.config.subsampling)
     return _honest_roundtrip(sc, app.config.codec, settings, cond, honesty, label, sc.decode_float)
 
 
-def _app_sweep(label: str, run: AppRoundtrip, images: Sequence[tuple[str, np.ndarray]], qualities: Sequence[int],
-               app: AppSpec, metric_rows: list[dict[str, Any]], progress: bool) -> list[RDRecord]:
+def _app_sweep(
+    label: str,
+    run: AppRoundtrip,
+    images: Sequence[tuple[str, np.ndarray]],
+    qualities: Sequence[int],
+    app: AppSpec,
+    metric_rows: list[dict[str, Any]],
+    progress: bool,
+) -> list[RDRecord]:
     import time
 
     jobs = [(name, img, q) for name, img in images for q in qualities]
@@ -320,11 +363,31 @@ def _app_sweep(label: str, run: AppRoundtrip, images: Sequence[tuple[str, np.nda
             raise InputError(f"{label}: reconstruction of {name} has shape {rec.shape}, original {img.shape}")
         h, w = img.shape[:2]
         bpp = bits_per_pixel(data, h, w)
-        out.append(RDRecord(label=label, image=name, height=h, width=w, quality=int(q), bytes=len(data), bpp=bpp,
-                            psnr=psnr(img, rec), encode_s=sec, decode_s=math.nan, seconds=sec))
+        out.append(
+            RDRecord(
+                label=label,
+                image=name,
+                height=h,
+                width=w,
+                quality=int(q),
+                bytes=len(data),
+                bpp=bpp,
+                psnr=psnr(img, rec),
+                encode_s=sec,
+                decode_s=math.nan,
+                seconds=sec,
+            )
+        )
         if app.metrics:
-            metric_rows.append({"label": label, "image": name, "quality": int(q), "bpp": bpp,
-                                **{k: float(fn(img, rec)) for k, fn in app.metrics.items()}})
+            metric_rows.append(
+                {
+                    "label": label,
+                    "image": name,
+                    "quality": int(q),
+                    "bpp": bpp,
+                    **{k: float(fn(img, rec)) for k, fn in app.metrics.items()},
+                }
+            )
     return out
 
 
@@ -344,7 +407,9 @@ def _bd_separate(records: Sequence[RDRecord], label: str, anchor: str) -> dict[s
         out[f"{key}_img"] = float(np.mean(vals)) if vals else math.nan
         out[f"n_img_{key}"] = len(vals)
         try:
-            out[f"{key}_avg"] = fn(*average_curve(records, anchor)[1:], *average_curve(records, label)[1:], dominated="drop")
+            out[f"{key}_avg"] = fn(
+                *average_curve(records, anchor)[1:], *average_curve(records, label)[1:], dominated="drop"
+            )
         except InputError:
             out[f"{key}_avg"] = math.nan
     out["n_img"] = max(out["n_img_bd_rate"], out["n_img_bd_psnr"])
@@ -358,8 +423,11 @@ def _metric_curves(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> d
     out: dict[str, dict[str, Any]] = {}
     for label, qs in by.items():
         ks = sorted(qs)
-        out[label] = {"quality": ks, "bpp": [float(np.mean([r["bpp"] for r in qs[k]])) for k in ks],
-                      **{m: [float(np.mean([r[m] for r in qs[k]])) for k in ks] for m in names}}
+        out[label] = {
+            "quality": ks,
+            "bpp": [float(np.mean([r["bpp"] for r in qs[k]])) for k in ks],
+            **{m: [float(np.mean([r[m] for r in qs[k]])) for k in ks] for m in names},
+        }
     return out
 
 
@@ -422,15 +490,24 @@ def evaluate_app(
     _write_rows_csv(metric_rows, out / "metrics.csv")
     anchors = names  # anchor first
     summary: dict[str, Any] = {
-        "app": app.name, "codec": app.config.codec, "subsampling": app.config.subsampling, "scale": app.config.scale,
-        "anchor": app.anchor, "baselines": names, "qualities": quals, "n_images": len(imgs),
-        "images": [n for n, _ in imgs], "output_bits": app.output_bits,
+        "app": app.name,
+        "codec": app.config.codec,
+        "subsampling": app.config.subsampling,
+        "scale": app.config.scale,
+        "anchor": app.anchor,
+        "baselines": names,
+        "qualities": quals,
+        "n_images": len(imgs),
+        "images": [n for n, _ in imgs],
+        "output_bits": app.output_bits,
         "cond_quality": {lab: {str(k): v for k, v in t.items()} for lab, t in cond_tables.items() if t},
         "curves": _summarize_app(records, anchors),
         "metrics": _metric_curves(metric_rows, list(app.metrics)),
         "rate_honesty_median_rel_err": rate_honesty_by_quality(honesty),
-        "models": {label: {"name": sc.name, "version": sc.version, "app": sc.app, **model_complexity(sc)}
-                   for label, sc in models.items()},
+        "models": {
+            label: {"name": sc.name, "version": sc.version, "app": sc.app, **model_complexity(sc)}
+            for label, sc in models.items()
+        },
     }
     _write_json(summary, out / "summary.json")
     curves = {lab: average_curve(records, lab)[1:] for lab in runs}
@@ -452,21 +529,35 @@ def _colourful(imgs: Sequence[tuple[str, np.ndarray]]) -> str:
     names = [n for n, _ in imgs]
     if "kodim23" in names:
         return "kodim23"
-    return max(imgs, key=lambda t: float(np.std(t[1] - t[1].mean(axis=2, keepdims=True))) if t[1].shape[2] == 3 else 0.0)[0]
+    return max(
+        imgs, key=lambda t: float(np.std(t[1] - t[1].mean(axis=2, keepdims=True))) if t[1].shape[2] == 3 else 0.0
+    )[0]
 
 
-def _plot_app_comparison(imgs: Mapping[str, np.ndarray], records: Sequence[RDRecord], runs: Mapping[str, AppRoundtrip],
-                         name: str, app: AppSpec, path: Path, crop: int = 256) -> None:
+def _plot_app_comparison(
+    imgs: Mapping[str, np.ndarray],
+    records: Sequence[RDRecord],
+    runs: Mapping[str, AppRoundtrip],
+    name: str,
+    app: AppSpec,
+    path: Path,
+    crop: int = 256,
+) -> None:
     panels = []
     for label, run in runs.items():
         rec = _closest(records, label, name, app.comparison_bpp)
         _, im = run(imgs[name], int(rec.quality))
-        panels.append((f"{label} q={rec.quality:g}", _quantize(im, app.output_bits), f"{rec.bpp:.3f} bpp, {rec.psnr:.2f} dB"))
-    _draw_panels(imgs[name], panels, path, f"{app.name}, {name}: centre crop at ≈ {app.comparison_bpp} bpp (real bytes)", crop)
+        panels.append(
+            (f"{label} q={rec.quality:g}", _quantize(im, app.output_bits), f"{rec.bpp:.3f} bpp, {rec.psnr:.2f} dB")
+        )
+    _draw_panels(
+        imgs[name], panels, path, f"{app.name}, {name}: centre crop at ≈ {app.comparison_bpp} bpp (real bytes)", crop
+    )
 
 
-def _draw_panels(original: np.ndarray, panels: Sequence[tuple[str, np.ndarray, str]], path: Path, title: str,
-                 crop: int) -> None:
+def _draw_panels(
+    original: np.ndarray, panels: Sequence[tuple[str, np.ndarray, str]], path: Path, title: str, crop: int
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -104,14 +104,24 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
 
 
-def _encode(entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEvalSpec, crf: int,
-            path: Path) -> tuple[int, int | None]:
+def _encode(
+    entry: PlainVideo | SandwichVideo, clip: FrameSource, spec: VideoEvalSpec, crf: int, path: Path
+) -> tuple[int, int | None]:
     """Encode one entry at one CRF into ``path``; returns (bytes, conditioning quality or None)."""
     if isinstance(entry, SandwichVideo):
         rc = {spec.rate_control: crf}
-        rep = encode_video(entry.codec, clip, path, codec=spec.codec, **rc, preset=spec.preset,
-                           pix_fmt=entry.pix_fmt, cond_quality=entry.cond_quality,
-                           max_frames=spec.max_frames, progress=False)
+        rep = encode_video(
+            entry.codec,
+            clip,
+            path,
+            codec=spec.codec,
+            **rc,
+            preset=spec.preset,
+            pix_fmt=entry.pix_fmt,
+            cond_quality=entry.cond_quality,
+            max_frames=spec.max_frames,
+            progress=False,
+        )
         return rep.bytes, rep.cond_quality
     settings: dict[str, Any] = {"pix_fmt": entry.pix_fmt, spec.rate_control: crf, "fps": _fps(clip)}
     if spec.preset is not None:
@@ -132,8 +142,15 @@ def _decode(entry: PlainVideo | SandwichVideo, codec: str, path: Path, size: tup
     return (resize_bicubic(f, *size) for f in frames) if entry.scale != 1 else frames
 
 
-def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSource, out_dir: str | os.PathLike[str],
-                   spec: VideoEvalSpec | None = None, *, name: str | None = None, progress: bool = True) -> dict[str, Any]:
+def evaluate_video(
+    entries: Sequence[PlainVideo | SandwichVideo],
+    clip: FrameSource,
+    out_dir: str | os.PathLike[str],
+    spec: VideoEvalSpec | None = None,
+    *,
+    name: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Sweep every entry over ``spec.crfs`` on ``clip``; the first entry is the BD anchor. Returns the summary."""
     spec = spec or VideoEvalSpec()
     if not entries:
@@ -154,8 +171,11 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
             psnrs: list[float] = []
             lp: list[float] = []
             flick, prev, n = 0.0, None, 0
-            for ref, rec in zip(_limited(clip, spec.max_frames), _decode(entry, spec.codec, path, (clip.width, clip.height)),
-                                strict=True):
+            for ref, rec in zip(
+                _limited(clip, spec.max_frames),
+                _decode(entry, spec.codec, path, (clip.width, clip.height)),
+                strict=True,
+            ):
                 psnrs.append(psnr(ref, rec))
                 if spec.lpips:
                     lp.append(_frame_lpips(ref, rec))
@@ -163,11 +183,23 @@ def evaluate_video(entries: Sequence[PlainVideo | SandwichVideo], clip: FrameSou
                 if prev is not None:
                     flick += float(np.abs(err - prev).mean())
                 prev, n = err, n + 1
-            rows.append({"clip": clip_name, "label": entry.label, "codec": spec.codec, "crf": crf,
-                         "cond_quality": cq, "frames": n, "bytes": nbytes,
-                         "bpp": 8.0 * nbytes / (clip.width * clip.height * n), "psnr": float(np.mean(psnrs)),
-                         "psnr_min": float(np.min(psnrs)), "flicker": flick / max(n - 1, 1),
-                         **({"lpips": float(np.mean(lp))} if spec.lpips else {}), "stream": str(path)})
+            rows.append(
+                {
+                    "clip": clip_name,
+                    "label": entry.label,
+                    "codec": spec.codec,
+                    "crf": crf,
+                    "cond_quality": cq,
+                    "frames": n,
+                    "bytes": nbytes,
+                    "bpp": 8.0 * nbytes / (clip.width * clip.height * n),
+                    "psnr": float(np.mean(psnrs)),
+                    "psnr_min": float(np.min(psnrs)),
+                    "flicker": flick / max(n - 1, 1),
+                    **({"lpips": float(np.mean(lp))} if spec.lpips else {}),
+                    "stream": str(path),
+                }
+            )
             bar.update()
     bar.close()
     summary = _summary(rows, labels, spec, clip_name)
@@ -186,7 +218,9 @@ def _curve(rows: Sequence[dict[str, Any]], label: str, key: str = "psnr") -> tup
     return np.array([r["bpp"] for r in sel]), np.array([r[key] for r in sel])
 
 
-def _bd(entry: dict[str, Any], key: str, fn: Any, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> None:
+def _bd(
+    entry: dict[str, Any], key: str, fn: Any, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> None:
     """``entry[key] = fn(anchor, curve)``, or None plus ``entry[key + "_note"]`` when the curves do not overlap."""
     try:
         entry[key] = fn(*a, *b, dominated="drop")
@@ -198,12 +232,21 @@ def _bd(entry: dict[str, Any], key: str, fn: Any, a: tuple[np.ndarray, np.ndarra
 def _summary(rows: list[dict[str, Any]], labels: list[str], spec: VideoEvalSpec, clip: str) -> dict[str, Any]:
     anchor = labels[0]
     ra, pa = _curve(rows, anchor)
-    res: dict[str, Any] = {"clip": clip, "codec": spec.codec, "crfs": list(spec.crfs), "preset": spec.preset,
-                           "anchor": anchor, "entries": {}}
+    res: dict[str, Any] = {
+        "clip": clip,
+        "codec": spec.codec,
+        "crfs": list(spec.crfs),
+        "preset": spec.preset,
+        "anchor": anchor,
+        "entries": {},
+    }
     for label in labels:
         rb, pb = _curve(rows, label)
-        entry: dict[str, Any] = {"mean_bpp": float(rb.mean()), "mean_psnr": float(pb.mean()),
-                                 "mean_flicker": float(np.mean([r["flicker"] for r in rows if r["label"] == label]))}
+        entry: dict[str, Any] = {
+            "mean_bpp": float(rb.mean()),
+            "mean_psnr": float(pb.mean()),
+            "mean_flicker": float(np.mean([r["flicker"] for r in rows if r["label"] == label])),
+        }
         if spec.lpips:
             entry["mean_lpips"] = float(np.mean([r["lpips"] for r in rows if r["label"] == label]))
         if label != anchor:
@@ -226,17 +269,30 @@ def _write_outputs(rows: list[dict[str, Any]], summary: dict[str, Any], out: Pat
     labels = list(summary["entries"])
     title = f"{summary['clip']} — {summary['codec']} (real bytes, mean per-frame PSNR)"
     plot_rd({lb: _curve(rows, lb) for lb in labels}, out / "rd.png", title=title, xlabel="bits per pixel per frame")
-    plot_rd({lb: _curve(rows, lb, "flicker") for lb in labels}, out / "flicker.png",
-            title=f"{summary['clip']} — temporal flicker of the coding error", ylabel="flicker (8-bit units)",
-            xlabel="bits per pixel per frame")
+    plot_rd(
+        {lb: _curve(rows, lb, "flicker") for lb in labels},
+        out / "flicker.png",
+        title=f"{summary['clip']} — temporal flicker of the coding error",
+        ylabel="flicker (8-bit units)",
+        xlabel="bits per pixel per frame",
+    )
     if "lpips" in rows[0]:
-        plot_rd({lb: _curve(rows, lb, "lpips") for lb in labels}, out / "rd_lpips.png",
-                title=f"{summary['clip']} — LPIPS (alex, lower = better)", ylabel="LPIPS",
-                xlabel="bits per pixel per frame")
+        plot_rd(
+            {lb: _curve(rows, lb, "lpips") for lb in labels},
+            out / "rd_lpips.png",
+            title=f"{summary['clip']} — LPIPS (alex, lower = better)",
+            ylabel="LPIPS",
+            xlabel="bits per pixel per frame",
+        )
 
 
-def _comparison(entries: Sequence[PlainVideo | SandwichVideo], rows: list[dict[str, Any]], clip: FrameSource,
-                spec: VideoEvalSpec, out: Path) -> None:
+def _comparison(
+    entries: Sequence[PlainVideo | SandwichVideo],
+    rows: list[dict[str, Any]],
+    clip: FrameSource,
+    spec: VideoEvalSpec,
+    out: Path,
+) -> None:
     """Side-by-side video (source | anchor | first sandwich) at the sandwich's middle CRF and the anchor's
     closest rate, with a PNG of the middle frame."""
     sand = next((e for e in entries if isinstance(e, SandwichVideo)), None)
@@ -246,18 +302,32 @@ def _comparison(entries: Sequence[PlainVideo | SandwichVideo], rows: list[dict[s
     s = srows[len(srows) // 2]
     a = min((r for r in rows if r["label"] == entries[0].label), key=lambda r: abs(np.log(r["bpp"] / s["bpp"])))
     size = (clip.width, clip.height)
-    frames = zip(_limited(clip, spec.max_frames), _decode(entries[0], spec.codec, Path(a["stream"]), size),
-                 _decode(sand, spec.codec, Path(s["stream"]), size))
+    frames = zip(
+        _limited(clip, spec.max_frames),
+        _decode(entries[0], spec.codec, Path(a["stream"]), size),
+        _decode(sand, spec.codec, Path(s["stream"]), size),
+    )
     mid = (s["frames"] - 1) // 2
     with get_codec("h264").writer(out / "comparison.mp4", crf=14, fps=_fps(clip)) as w:
         for i, (ref, an, sw) in enumerate(frames):
-            panel = np.concatenate([ref, np.full((ref.shape[0], 4, 3), 255, np.uint8), an,
-                                    np.full((ref.shape[0], 4, 3), 255, np.uint8), sw], axis=1)
+            panel = np.concatenate(
+                [
+                    ref,
+                    np.full((ref.shape[0], 4, 3), 255, np.uint8),
+                    an,
+                    np.full((ref.shape[0], 4, 3), 255, np.uint8),
+                    sw,
+                ],
+                axis=1,
+            )
             w.write(panel)
             if i == mid:
-                _label_png(panel, out / "comparison.png",
-                           f"source | {entries[0].label} {a['bpp']:.3f} bpp {a['psnr']:.2f} dB | "
-                           f"{sand.label} {s['bpp']:.3f} bpp {s['psnr']:.2f} dB (frame {i})")
+                _label_png(
+                    panel,
+                    out / "comparison.png",
+                    f"source | {entries[0].label} {a['bpp']:.3f} bpp {a['psnr']:.2f} dB | "
+                    f"{sand.label} {s['bpp']:.3f} bpp {s['psnr']:.2f} dB (frame {i})",
+                )
 
 
 def _label_png(panel: np.ndarray, path: Path, title: str) -> None:

@@ -31,11 +31,20 @@ from neuralwrap.errors import (
 from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.inference.fileformat import SandwichTag, metadata_settings, read_tag
-from neuralwrap.sandwich.models.image import Sandwich
 from neuralwrap.sandwich.inference.zoo import list_models, zoo_path
+from neuralwrap.sandwich.models.image import Sandwich
 from neuralwrap.train.checkpoint import apply_state_dict, load_weights, save_weights
 
-__all__ = ["MIN_SIDE", "MODEL_ID_RE", "SandwichCodec", "decode_file", "load_any", "load_model_file", "load_pretrained", "save_model_file"]
+__all__ = [
+    "MIN_SIDE",
+    "MODEL_ID_RE",
+    "SandwichCodec",
+    "decode_file",
+    "load_any",
+    "load_model_file",
+    "load_pretrained",
+    "save_model_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +75,10 @@ def prepare_input(image: np.ndarray, channels: int, keep_precision: bool = False
     if min(image.shape[:2]) < MIN_SIDE:
         raise InputError(f"image {image.shape[1]}×{image.shape[0]} is smaller than the {MIN_SIDE}×{MIN_SIDE} minimum")
     if image.shape[0] % scale or image.shape[1] % scale:
-        raise InputError(f"image {image.shape[1]}×{image.shape[0]}: sides must be multiples of {scale} for this "
-                         f"model (its code image is 1/{scale} of the resolution)")
+        raise InputError(
+            f"image {image.shape[1]}×{image.shape[0]}: sides must be multiples of {scale} for this "
+            f"model (its code image is 1/{scale} of the resolution)"
+        )
     return np.ascontiguousarray(image)
 
 
@@ -84,8 +95,9 @@ class SandwichCodec:
     conversion, and :meth:`decode_float` gives its unrounded float output.
     """
 
-    def __init__(self, model: Sandwich, name: str, version: str = "1", device: str | torch.device = "cpu",
-                 app: str | None = None) -> None:
+    def __init__(
+        self, model: Sandwich, name: str, version: str = "1", device: str | torch.device = "cpu", app: str | None = None
+    ) -> None:
         # channels_last roughly halves CPU convolution time for these narrow U-Nets
         self.model = model.to(device).to(memory_format=torch.channels_last).eval()
         self.name, self.version, self.device, self.app = name, version, torch.device(device), app
@@ -127,15 +139,23 @@ class SandwichCodec:
         _, bits, _ = self.model.proxy(to_tensor(code, self.device), q)
         return float(bits[0] * self.model.rate_correction(q)[0])
 
-    def encode_with_code(self, image: np.ndarray, quality: int, *, codec: str | None = None,
-                         cond_quality: int | None = None, **settings: Any) -> tuple[bytes, np.ndarray]:
+    def encode_with_code(
+        self,
+        image: np.ndarray,
+        quality: int,
+        *,
+        codec: str | None = None,
+        cond_quality: int | None = None,
+        **settings: Any,
+    ) -> tuple[bytes, np.ndarray]:
         """Like :meth:`encode`, also returning the uint8 code image that was encoded."""
         name = codec or self.config.codec
         if self.config.code_channels not in (1, 3):
             raise UnsupportedOptionError(
                 f"model {self.name} makes a {self.config.code_channels}-channel code image, coded as "
                 f"{-(-self.config.code_channels // 3)} files; one-file encode is not supported for it: use "
-                "neuralwrap.sandwich.apps.multichannel.grouped_model_roundtrip (or load_grouped)")
+                "neuralwrap.sandwich.apps.multichannel.grouped_model_roundtrip (or load_grouped)"
+            )
         cq = int(quality if cond_quality is None else cond_quality)
         if name == self.config.codec:
             settings.setdefault("subsampling", self.config.subsampling)
@@ -143,8 +163,15 @@ class SandwichCodec:
         code = self.code_image(image, cq)
         return get_codec(name).encode(code, quality=int(quality), **metadata_settings(name, tag), **settings), code
 
-    def encode(self, image: np.ndarray, quality: int, *, codec: str | None = None,
-               cond_quality: int | None = None, **settings: Any) -> bytes:
+    def encode(
+        self,
+        image: np.ndarray,
+        quality: int,
+        *,
+        codec: str | None = None,
+        cond_quality: int | None = None,
+        **settings: Any,
+    ) -> bytes:
         """``HxWx3`` uint8 → bytes of a standard file (metadata carries the model id and quality)."""
         return self.encode_with_code(image, quality, codec=codec, cond_quality=cond_quality, **settings)[0]
 
@@ -166,8 +193,9 @@ class SandwichCodec:
         return self.postprocess_float(*self._decoded(data))
 
 
-def save_model_file(path: str | os.PathLike[str], model: Sandwich, name: str, version: str = "1",
-                    extra: dict[str, Any] | None = None) -> Path:
+def save_model_file(
+    path: str | os.PathLike[str], model: Sandwich, name: str, version: str = "1", extra: dict[str, Any] | None = None
+) -> Path:
     """Write an inference model file pair (safetensors + JSON with the sandwich config)."""
     config = {"name": name, "version": version, "sandwich": model.cfg.to_dict(), **(extra or {})}
     return save_weights(path, model, config)
@@ -177,8 +205,9 @@ def _model_id(config: dict[str, Any], key: str, default: str, path: str | os.Pat
     """The model's ``name`` / ``version`` from its JSON: a short string that fits the file tag."""
     value = config.get(key, default)
     if not isinstance(value, str | int) or isinstance(value, bool) or not MODEL_ID_RE.fullmatch(str(value)):
-        raise CheckpointError(f"{path}: model field {key!r} must be 1-64 characters of A-Z a-z 0-9 _ . -, "
-                              f"got {str(value)[:40]!r}")
+        raise CheckpointError(
+            f"{path}: model field {key!r} must be 1-64 characters of A-Z a-z 0-9 _ . -, got {str(value)[:40]!r}"
+        )
     return str(value)
 
 
@@ -221,13 +250,19 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> SandwichCo
 
 def load_any(ref: str, device: str | torch.device = "cpu") -> SandwichCodec:
     """A shipped model name (see ``sandwich models``) or a path to a model file."""
-    if ref.endswith(".safetensors") or Path(ref).is_file() or Path(ref).with_suffix(".safetensors").is_file() and "/" in ref:
+    if (
+        ref.endswith(".safetensors")
+        or Path(ref).is_file()
+        or Path(ref).with_suffix(".safetensors").is_file()
+        and "/" in ref
+    ):
         return load_model_file(ref, device)
     return load_pretrained(ref, device)
 
 
-def decode_file(data: bytes, device: str | torch.device = "cpu",
-                sc: SandwichCodec | None = None) -> tuple[np.ndarray, SandwichTag | None]:
+def decode_file(
+    data: bytes, device: str | torch.device = "cpu", sc: SandwichCodec | None = None
+) -> tuple[np.ndarray, SandwichTag | None]:
     """Decode any supported image file: with its post-processor when its metadata names one (the shipped
     model of that name, or ``sc`` — a user's model file — whose name and version must match the tag), else
     plainly with a warning. Returns ``(HxWxC uint8, tag or None)``."""
@@ -237,14 +272,18 @@ def decode_file(data: bytes, device: str | torch.device = "cpu",
         return get_codec(fmt).decode(data), None
     if sc is None:
         if tag.model not in list_models():
-            raise CheckpointError(f"file was made by model {tag.model!r}, which is not shipped: give its model file "
-                                  "(--model-file PATH.safetensors)")
+            raise CheckpointError(
+                f"file was made by model {tag.model!r}, which is not shipped: give its model file "
+                "(--model-file PATH.safetensors)"
+            )
         sc = load_pretrained(tag.model, device)
     if sc.name != tag.model:
         raise CheckpointError(f"file was made by model {tag.model!r}, not {sc.name!r}")
     if sc.version != tag.version:
         raise CheckpointError(f"file needs {tag.model} version {tag.version}, the model given is version {sc.version}")
     if sc.config.code_channels not in (1, 3):
-        raise UnsupportedOptionError(f"model {sc.name} codes several files per image; decode them with "
-                                     "neuralwrap.sandwich.apps.multichannel.load_grouped")
+        raise UnsupportedOptionError(
+            f"model {sc.name} codes several files per image; decode them with "
+            "neuralwrap.sandwich.apps.multichannel.load_grouped"
+        )
     return sc.decode(data), tag

@@ -18,8 +18,9 @@ from neuralwrap.metrics.psnr import psnr
 __all__ = ["plain_psnr_curve", "match_conditioning"]
 
 
-def plain_psnr_curve(codec: str, crops: Sequence[np.ndarray], qualities: Sequence[int],
-                     settings: Mapping[str, Any] | None = None) -> np.ndarray:
+def plain_psnr_curve(
+    codec: str, crops: Sequence[np.ndarray], qualities: Sequence[int], settings: Mapping[str, Any] | None = None
+) -> np.ndarray:
     """Mean PSNR (dB) of the plain codec over ``crops`` (``HxWx3`` uint8) at each quality."""
     c = get_codec(codec)
     out = []
@@ -28,9 +29,14 @@ def plain_psnr_curve(codec: str, crops: Sequence[np.ndarray], qualities: Sequenc
     return np.asarray(out)
 
 
-def match_conditioning(codec: str, qualities: Sequence[int], crops: Sequence[np.ndarray],
-                       jpeg_settings: Mapping[str, Any], settings: Mapping[str, Any] | None = None,
-                       jpeg_range: tuple[int, int] = (5, 95)) -> dict[int, int]:
+def match_conditioning(
+    codec: str,
+    qualities: Sequence[int],
+    crops: Sequence[np.ndarray],
+    jpeg_settings: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+    jpeg_range: tuple[int, int] = (5, 95),
+) -> dict[int, int]:
     """``{codec quality: JPEG quality with the same plain PSNR on crops}``, clipped to ``jpeg_range``."""
     jq = np.arange(jpeg_range[0], jpeg_range[1] + 1, 5)
     jp = plain_psnr_curve("jpeg", crops, jq.tolist(), jpeg_settings)

@@ -94,9 +94,13 @@ def code_pix_fmt(sc: SandwichCodec, pix_fmt: str | None = None) -> str:
             raise InputError(f"model {sc.name} makes 1-channel code frames: pix_fmt must be gray, got {pix_fmt!r}")
         return "gray"
     if sc.config.code_channels != 3:
-        raise InputError(f"model {sc.name} makes {sc.config.code_channels}-channel code frames; video codecs carry 1 or 3")
+        raise InputError(
+            f"model {sc.name} makes {sc.config.code_channels}-channel code frames; video codecs carry 1 or 3"
+        )
     if pix_fmt == "gray":
-        raise InputError(f"model {sc.name} makes 3-channel code frames: pix_fmt gray needs a model with a 1-channel code")
+        raise InputError(
+            f"model {sc.name} makes 3-channel code frames: pix_fmt gray needs a model with a 1-channel code"
+        )
     return pix_fmt or ("yuv444p" if sc.config.subsampling == "444" else "yuv420p")
 
 
@@ -104,8 +108,9 @@ def _jpeg_settings(sc: SandwichCodec) -> dict[str, Any]:
     return {} if sc.config.code_channels == 1 else {"subsampling": sc.config.subsampling}
 
 
-def matched_video_quality(sc: SandwichCodec, frame: np.ndarray, codec: str, settings: dict[str, Any],
-                          iterations: int = 2) -> int:
+def matched_video_quality(
+    sc: SandwichCodec, frame: np.ndarray, codec: str, settings: dict[str, Any], iterations: int = 2
+) -> int:
     """The conditioning JPEG quality whose damage to ``frame``'s code image matches the video encoder's
     (both measured as PSNR of the decoded code image; the frame coded alone, as an intra frame)."""
     vc, jc = get_codec(codec), get_codec("jpeg")
@@ -129,10 +134,20 @@ def video_cond_quality(sc: SandwichCodec, pix_fmt: str, crf: float | None = None
     return int(np.clip(round(qp_to_quality(q_eff)), lo, hi))
 
 
-def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[str], *, codec: str = "hevc",
-                 crf: int | None = None, qp: int | None = None, preset: str | int | None = None,
-                 pix_fmt: str | None = None, cond_quality: int | None = None, max_frames: int | None = None,
-                 progress: bool = True) -> VideoReport:
+def encode_video(
+    sc: SandwichCodec,
+    source: FrameSource,
+    out: str | os.PathLike[str],
+    *,
+    codec: str = "hevc",
+    crf: int | None = None,
+    qp: int | None = None,
+    preset: str | int | None = None,
+    pix_fmt: str | None = None,
+    cond_quality: int | None = None,
+    max_frames: int | None = None,
+    progress: bool = True,
+) -> VideoReport:
     """Pre-process every frame of ``source`` and encode the code frames into the standard ``.mp4`` ``out``
     (written atomically). ``crf`` or ``qp`` (constant QP), ``preset`` as the codec takes them; returns the
     real size and rate. Conditioning: ``cond_quality``, else :func:`video_cond_quality` for a video
@@ -170,8 +185,21 @@ def encode_video(sc: SandwichCodec, source: FrameSource, out: str | os.PathLike[
             n += 1
             bar.update()
     size = Path(out).stat().st_size
-    return VideoReport(str(out), n, source.width, source.height, size, 8.0 * size / (source.width * source.height * n),
-                       codec, fmt, crf, sc.name, cq, time.perf_counter() - t0, skipped=source.report.skipped)
+    return VideoReport(
+        str(out),
+        n,
+        source.width,
+        source.height,
+        size,
+        8.0 * size / (source.width * source.height * n),
+        codec,
+        fmt,
+        crf,
+        sc.name,
+        cq,
+        time.perf_counter() - t0,
+        skipped=source.report.skipped,
+    )
 
 
 def read_video_tag(path: str | os.PathLike[str]) -> tuple[str, SandwichTag | None]:
@@ -193,8 +221,14 @@ def read_video_tag(path: str | os.PathLike[str]) -> tuple[str, SandwichTag | Non
     return name, parse_tag(text)
 
 
-def iter_decode_video(path: str | os.PathLike[str], sc: SandwichCodec | None = None, device: str = "cpu", *,
-                      skip_corrupt: bool = False, report: DecodeReport | None = None) -> Iterator[np.ndarray]:
+def iter_decode_video(
+    path: str | os.PathLike[str],
+    sc: SandwichCodec | None = None,
+    device: str = "cpu",
+    *,
+    skip_corrupt: bool = False,
+    report: DecodeReport | None = None,
+) -> Iterator[np.ndarray]:
     """Decode a sandwich ``.mp4`` frame by frame → post-processed ``(H, W, 3)`` uint8 frames. The model comes
     from the file's tag (a shipped model) unless ``sc`` is given; a file without a tag raises :class:`CodecError`,
     and so does a frame lost to corrupt data (named by index) unless ``skip_corrupt`` (counted in ``report``)."""
@@ -209,8 +243,16 @@ def iter_decode_video(path: str | os.PathLike[str], sc: SandwichCodec | None = N
         yield sc.postprocess(decoded, tag.quality)
 
 
-def decode_video(path: str | os.PathLike[str], out: str | os.PathLike[str], *, sc: SandwichCodec | None = None,
-                 device: str = "cpu", crf: int = 12, progress: bool = True, skip_corrupt: bool = False) -> VideoReport:
+def decode_video(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    sc: SandwichCodec | None = None,
+    device: str = "cpu",
+    crf: int = 12,
+    progress: bool = True,
+    skip_corrupt: bool = False,
+) -> VideoReport:
     """Decode a sandwich ``.mp4`` into ``out``: a folder of PNG frames (``frame_00000.png`` …), or, when
     ``out`` ends in ``.mp4``, an H.264 4:2:0 file at ``crf`` (default 12: near-transparent) any player plays.
 
@@ -241,8 +283,21 @@ def decode_video(path: str | os.PathLike[str], out: str | os.PathLike[str], *, s
         log.warning("%s: %d corrupt frame(s) skipped (indices %s)", path, lost.skipped, lost.lost[:16])
     size = Path(path).stat().st_size
     assert tag is not None  # iter_decode_video raised otherwise
-    return VideoReport(str(out), n, shape[1], shape[0], size, 8.0 * size / max(shape[0] * shape[1] * n, 1),
-                       codec, "", None, tag.model, tag.quality, time.perf_counter() - t0, skipped=lost.skipped)
+    return VideoReport(
+        str(out),
+        n,
+        shape[1],
+        shape[0],
+        size,
+        8.0 * size / max(shape[0] * shape[1] * n, 1),
+        codec,
+        "",
+        None,
+        tag.model,
+        tag.quality,
+        time.perf_counter() - t0,
+        skipped=lost.skipped,
+    )
 
 
 def temporal_flicker(refs: Iterable[np.ndarray], recs: Iterable[np.ndarray]) -> float:
@@ -290,4 +345,3 @@ def _fps(source: FrameSource) -> Any:
 
 def _fps_of(path: str | os.PathLike[str]) -> Any:
     return _fps(open_frames(path))
-

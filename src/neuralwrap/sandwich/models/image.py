@@ -15,8 +15,17 @@ from neuralwrap.nn import PointwiseMLP, ScaledResidual, UNet
 from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
 from neuralwrap.sandwich.models.proxy import CodecProxy
 
-__all__ = ["CARRIERS", "LUMA_WEIGHTS", "Processor", "Sandwich", "SandwichOutput", "carrier_maps", "fixed_preprocess", "load_processors",
-           "quality_map"]
+__all__ = [
+    "CARRIERS",
+    "LUMA_WEIGHTS",
+    "Processor",
+    "Sandwich",
+    "SandwichOutput",
+    "carrier_maps",
+    "fixed_preprocess",
+    "load_processors",
+    "quality_map",
+]
 
 
 def quality_map(x: Tensor, quality: Tensor) -> Tensor:
@@ -53,7 +62,9 @@ CARRIERS: tuple[tuple[int, int], ...] = ((4, 0), (0, 4), (4, 4), (2, 2), (2, 0),
 _CARRIER_CACHE: dict[tuple[int, int, int, str, torch.dtype], Tensor] = {}
 
 
-def carrier_maps(n: int, h: int, w: int, *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Tensor:
+def carrier_maps(
+    n: int, h: int, w: int, *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> Tensor:
     """The first ``n`` :data:`CARRIERS` as ``(1, n, h, w)`` maps in [-1, 1] (pixel (0,0) at a block corner)."""
     if n > len(CARRIERS):
         raise InputError(f"at most {len(CARRIERS)} carriers, got {n}")
@@ -187,7 +198,9 @@ class Processor(nn.Module):
         """``(B,in_ch,H,W), (B,) → (B,out_ch,H·up/down,W·up/down)``."""
         if self.down > 1:
             if x.shape[-1] % self.down or x.shape[-2] % self.down:
-                raise InputError(f"image size {x.shape[-1]}×{x.shape[-2]} is not a multiple of the resolution factor {self.down}")
+                raise InputError(
+                    f"image size {x.shape[-1]}×{x.shape[-2]} is not a multiple of the resolution factor {self.down}"
+                )
             x = F.pixel_unshuffle(x, self.down)
         x = _with_carriers(x, self.cfg.carriers, self.cfg.remodulate)
         inp = torch.cat([x, quality_map(x, quality)], 1) if self.cfg.condition_on_quality else x
@@ -256,7 +269,9 @@ class Sandwich(nn.Module):
     def check_input(self, x: Tensor) -> None:
         """Raise :class:`InputError` unless ``x`` is ``(B,in_ch,H,W)`` float (H, W multiples of ``scale``)."""
         if x.ndim != 4 or x.shape[1] != self.cfg.in_channels or not x.is_floating_point():
-            raise InputError(f"sandwich input must be float (B,{self.cfg.in_channels},H,W), got {tuple(x.shape)} {x.dtype}")
+            raise InputError(
+                f"sandwich input must be float (B,{self.cfg.in_channels},H,W), got {tuple(x.shape)} {x.dtype}"
+            )
         s = self.cfg.scale
         if x.shape[-1] % s or x.shape[-2] % s:
             raise InputError(f"image size {x.shape[-1]}×{x.shape[-2]} must be a multiple of the sandwich's scale {s}")
@@ -302,8 +317,9 @@ class Sandwich(nn.Module):
         raw = self.preprocess_raw(x, quality)
         decoded, bits, code8 = self.proxy(raw.clamp(0, 1), quality)
         x_hat = self.postprocess(decoded, quality)
-        return SandwichOutput(x_hat=x_hat, code=code8, code_raw=raw, decoded=decoded,
-                              bits=bits * self.rate_correction(quality))
+        return SandwichOutput(
+            x_hat=x_hat, code=code8, code_raw=raw, decoded=decoded, bits=bits * self.rate_correction(quality)
+        )
 
 
 def load_processors(model: nn.Module, state: Mapping[str, Tensor], origin: str) -> None:

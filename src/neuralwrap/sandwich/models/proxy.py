@@ -32,7 +32,7 @@ def _hevc(proxy: CodecProxy, code8: Tensor, quality: Tensor) -> tuple[Tensor, Te
     """Each image through the x265 proxy as a one-frame clip at ``QP = quality_to_qp(quality)``."""
     frames, bits = [], []
     for i in range(code8.shape[0]):
-        out = video_proxy(code8[i:i + 1], quality_to_qp(float(quality[i])), pix_fmt=_HEVC_PIX_FMT[proxy.subsampling])
+        out = video_proxy(code8[i : i + 1], quality_to_qp(float(quality[i])), pix_fmt=_HEVC_PIX_FMT[proxy.subsampling])
         frames.append(out.frames)
         bits.append(out.bits.sum())
     return torch.cat(frames), torch.stack(bits)
@@ -62,7 +62,9 @@ class CodecProxy(nn.Module):
     def __init__(self, codec: str, subsampling: str) -> None:
         super().__init__()
         if codec not in PROXIES:
-            raise UnsupportedOptionError(f"no differentiable proxy for codec {codec!r}; trainable codecs: {PROXY_CODECS}")
+            raise UnsupportedOptionError(
+                f"no differentiable proxy for codec {codec!r}; trainable codecs: {PROXY_CODECS}"
+            )
         self.codec, self.subsampling = codec, subsampling
         # only the JPEG rate model has state; the video and intra proxies' parameters ship as JSON
         self.rate = JpegRate(subsampling) if codec == "jpeg" else None

@@ -59,9 +59,15 @@ class RDSlope:
         return torch.as_tensor(lam, dtype=torch.float32), torch.as_tensor(mse, dtype=torch.float32)
 
 
-def fit_rd_slope(crops: Tensor, qualities: Sequence[int], codec: str | None = None, subsampling: str | None = None,
-                 *, roundtrip: Callable[[np.ndarray, int], tuple[bytes, np.ndarray]] | None = None,
-                 distortion: Callable[[Tensor, Tensor], Tensor] | None = None) -> RDSlope:
+def fit_rd_slope(
+    crops: Tensor,
+    qualities: Sequence[int],
+    codec: str | None = None,
+    subsampling: str | None = None,
+    *,
+    roundtrip: Callable[[np.ndarray, int], tuple[bytes, np.ndarray]] | None = None,
+    distortion: Callable[[Tensor, Tensor], Tensor] | None = None,
+) -> RDSlope:
     """The RD slope of a codec (or of any real encode → decode pipeline) on ``crops`` ``(N,C,H,W)`` in [0,1].
 
     Each crop is coded at each quality; ``ln D`` is fitted as a quadratic in ``ln bpp`` and its slope
@@ -90,8 +96,12 @@ def fit_rd_slope(crops: Tensor, qualities: Sequence[int], codec: str | None = No
     return _slope(qualities, mse, bpp)
 
 
-def _fit_roundtrip(crops: Tensor, qualities: Sequence[int], roundtrip: Callable[[np.ndarray, int], tuple[bytes, np.ndarray]],
-                   distortion: Callable[[Tensor, Tensor], Tensor] | None) -> RDSlope:
+def _fit_roundtrip(
+    crops: Tensor,
+    qualities: Sequence[int],
+    roundtrip: Callable[[np.ndarray, int], tuple[bytes, np.ndarray]],
+    distortion: Callable[[Tensor, Tensor], Tensor] | None,
+) -> RDSlope:
     dist = distortion or mse_distortion
     n, _, h, w = crops.shape
     images = [crops[i].detach().float().permute(1, 2, 0).cpu().numpy() for i in range(n)]
@@ -102,7 +112,9 @@ def _fit_roundtrip(crops: Tensor, qualities: Sequence[int], roundtrip: Callable[
             data, rec = roundtrip(img, int(q))
             rec_t = torch.from_numpy(np.ascontiguousarray(np.asarray(rec, np.float32).transpose(2, 0, 1)))[None]
             if rec_t.shape != crops[i : i + 1].shape:
-                raise InputError(f"roundtrip returned shape {tuple(rec_t.shape[1:])} for a crop of shape {tuple(crops.shape[1:])}")
+                raise InputError(
+                    f"roundtrip returned shape {tuple(rec_t.shape[1:])} for a crop of shape {tuple(crops.shape[1:])}"
+                )
             with torch.no_grad():
                 d += float(dist(rec_t, crops[i : i + 1].detach().float().cpu())[0])
             b += 8.0 * len(data) / (h * w)
@@ -128,7 +140,10 @@ def refit_rate_correction(
     ``bins`` the bin index of each sample; bins without samples keep their value.
     """
     new = current.detach().clone()
-    ratio = torch.as_tensor(np.log(np.maximum(real, 1.0)), dtype=torch.float32) - pred_bits.detach().float().cpu().clamp_min(1.0).log()
+    ratio = (
+        torch.as_tensor(np.log(np.maximum(real, 1.0)), dtype=torch.float32)
+        - pred_bits.detach().float().cpu().clamp_min(1.0).log()
+    )
     for b in bins.unique().tolist():
         sel = ratio[bins.cpu() == b]
         target = float(sel.median())

@@ -44,8 +44,13 @@ class CropDataset(Dataset[torch.Tensor]):
     so a run is reproducible whatever the worker layout.
     """
 
-    def __init__(self, photos: str | os.PathLike[str] | Sequence[np.ndarray], crop: int = 128,
-                 length: int = 100_000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        photos: str | os.PathLike[str] | Sequence[np.ndarray],
+        crop: int = 128,
+        length: int = 100_000,
+        seed: int = 0,
+    ) -> None:
         self.crop, self.length, self.seed = int(crop), int(length), int(seed)
         images = load_photos(photos) if isinstance(photos, (str, os.PathLike)) else list(photos)
         self.images = [im for im in images if min(im.shape[:2]) >= self.crop]

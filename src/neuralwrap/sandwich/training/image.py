@@ -56,8 +56,9 @@ class SandwichObjective:
     pre-processor output outside [0, 1]. ``slope`` gives λ(q) and D_plain(q) of the plain codec (or
     of the app's anchor baseline) in the same units as D."""
 
-    def __init__(self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0,
-                 distortion: str = "mse") -> None:
+    def __init__(
+        self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0, distortion: str = "mse"
+    ) -> None:
         self.cfg, self.slope, self.gamma, self.seed, self.rank = cfg, slope, gamma, seed, rank
         self.distortion = distortion
         self._dist = get_distortion(distortion)
@@ -79,8 +80,12 @@ class SandwichObjective:
         excess = ((out.code_raw - out.code_raw.clamp(0, 1)) * 255.0).pow(2).flatten(1).mean(1)
         loss = ((dist + self.gamma * lam * bpp + excess) / mse_plain).mean()
         m = mse.detach()
-        logs = {"loss": float(loss.detach()), "mse": float(m.mean()), "bpp": float(bpp.detach().mean()),
-                "psnr": float((10 * torch.log10(255.0**2 / m.clamp_min(1e-6))).mean())}
+        logs = {
+            "loss": float(loss.detach()),
+            "mse": float(m.mean()),
+            "bpp": float(bpp.detach().mean()),
+            "psnr": float((10 * torch.log10(255.0**2 / m.clamp_min(1e-6))).mean()),
+        }
         if self.distortion != "mse":
             logs[self.distortion] = float(dist.detach().mean())
         return loss, logs
@@ -121,7 +126,8 @@ class RateRefitHook:
         corrected = (bits * model.rate_correction(qual)).cpu().numpy()
         err = float(np.median(np.abs(corrected - real) / real))
         model.rate_log_corr.copy_(
-            refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr, momentum=momentum))
+            refit_rate_correction(bits, real, model.rate_bin(qual), model.rate_log_corr, momentum=momentum)
+        )
         model.train(was_training)
         return {"rate_rel_err": err}
 
@@ -153,12 +159,16 @@ def _plain_setup(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainC
     photos = load_photos(sw.data)  # decoded once, shared by the training, calibration and refit crops
     ds = CropDataset(photos, crop=sw.crop, seed=train_cfg.seed)
     calib = fixed_training_crops(photos, sw.calib_crop, sw.calib_crops, seed=train_cfg.seed + 1)
-    slope = fit_rd_slope(calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling)
+    slope = fit_rd_slope(
+        calib, np.linspace(*cfg.quality_range, 12).round().astype(int).tolist(), cfg.codec, cfg.subsampling
+    )
     # refit crops: fixed, disjoint from the calibration crops (other seed), larger than training crops
     return ds, slope, fixed_training_crops(photos, sw.refit_crop, sw.refit_crops, seed=train_cfg.seed + 2)
 
 
-def _app_setup(app: AppSpec, cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig) -> tuple[Any, RDSlope, Tensor]:
+def _app_setup(
+    app: AppSpec, cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig
+) -> tuple[Any, RDSlope, Tensor]:
     """Dataset, anchor-baseline RD slope (in the app's distortion) and refit crops of an app."""
     if not app.trainable:
         raise InputError(f"app {app.name!r} is evaluation-only (no training preset)")
@@ -170,12 +180,19 @@ def _app_setup(app: AppSpec, cfg: SandwichConfig, train_cfg: TrainConfig, sw: Sa
             raise InputError(f"app {app.name!r} has no anchor baseline to measure λ(q) with")
         slope = fit_rd_slope(calib, qualities, cfg.codec, cfg.subsampling)
     else:
-        slope = fit_rd_slope(calib, qualities, roundtrip=app.baselines[app.anchor], distortion=get_distortion(app.distortion))
+        slope = fit_rd_slope(
+            calib, qualities, roundtrip=app.baselines[app.anchor], distortion=get_distortion(app.distortion)
+        )
     return ds, slope, app_crops(app, sw, sw.refit_crop, sw.refit_crops, train_cfg.seed + 2)
 
 
-def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrainConfig,
-                   hooks: Sequence[Callable[[Trainer, int], None]] = (), app: AppSpec | None = None) -> dict[str, Any]:
+def train_sandwich(
+    cfg: SandwichConfig,
+    train_cfg: TrainConfig,
+    sw: SandwichTrainConfig,
+    hooks: Sequence[Callable[[Trainer, int], None]] = (),
+    app: AppSpec | None = None,
+) -> dict[str, Any]:
     """Train a sandwich; checkpoints and logs go to ``train_cfg.out_dir``. Returns the final logs.
 
     ``hooks`` are extra trainer hooks called after every step (after the rate refit and LR schedule).
@@ -192,13 +209,20 @@ def train_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, sw: SandwichTrai
     if sw.init:
         load_processors(model, load_any(sw.init).model.state_dict(), sw.init)
     hook = RateRefitHook(refit_crops, sw.refit_every, dict(app.codec_settings) if app is not None else None)
-    objective = SandwichObjective(cfg, slope, sw.gamma, seed=train_cfg.seed, rank=int(os.environ.get("RANK", "0")),
-                                  distortion=app.distortion if app is not None else "mse")
+    objective = SandwichObjective(
+        cfg,
+        slope,
+        sw.gamma,
+        seed=train_cfg.seed,
+        rank=int(os.environ.get("RANK", "0")),
+        distortion=app.distortion if app is not None else "mse",
+    )
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
     if app is not None:
         extra["app"] = app.name
     schedule = lr_schedule_hooks(sw.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=200)
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=[hook, *schedule, *hooks], model_config=extra,
-                      started_at=t0)
+    trainer = Trainer(
+        model, objective, ds, train_cfg, hooks=[hook, *schedule, *hooks], model_config=extra, started_at=t0
+    )
     result = trainer.fit()
     return {**result, "rate_refits": hook.history}

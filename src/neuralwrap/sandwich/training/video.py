@@ -86,8 +86,9 @@ _SUB_TO_PIX_FMT = {v[0]: k for k, v in VIDEO_TRAIN_PIX_FMTS.items()}
 
 
 # -- conditioning ----------------------------------------------------------------------------------------
-def video_sandwich_config(pix_fmt: str, qp_range: tuple[int, int] = (22, 42), *, gray_carriers: int = 4,
-                          scale: int = 1) -> SandwichConfig:
+def video_sandwich_config(
+    pix_fmt: str, qp_range: tuple[int, int] = (22, 42), *, gray_carriers: int = 4, scale: int = 1
+) -> SandwichConfig:
     """The shipped preset of a video sandwich at ``pix_fmt``: the paper's slim pre/post processors; for
     ``gray`` (RGB over 4:0:0) with ``gray_carriers`` carriers started as an analogue colour-TV scheme
     (``carrier_depth`` 0.3, as the JPEG ``rgb-over-gray`` model); for ``scale`` 2 (half-resolution code frames)
@@ -105,8 +106,9 @@ def video_sandwich_config(pix_fmt: str, qp_range: tuple[int, int] = (22, 42), *,
         pre = ProcessorConfig(carriers=gray_carriers, carrier_depth=0.3)
         post = ProcessorConfig(unet_enc=(16, 32), unet_dec=(64, 32, 16), carriers=gray_carriers, carrier_depth=0.3)
     q = (round(qp_to_quality(hi)), round(qp_to_quality(lo)))
-    return SandwichConfig(codec="hevc", subsampling=sub, code_channels=code_ch, pre=pre, post=post, quality_range=q,
-                          scale=scale)
+    return SandwichConfig(
+        codec="hevc", subsampling=sub, code_channels=code_ch, pre=pre, post=post, quality_range=q, scale=scale
+    )
 
 
 def _check_qp_range(qp_range: Sequence[int]) -> tuple[int, int]:
@@ -161,7 +163,9 @@ class VideoSandwich(nn.Module):
     def check_input(self, x: Tensor) -> None:
         """Raise :class:`InputError` unless ``x`` is ``(B,3,H,W)`` float (H, W multiples of ``scale``)."""
         if x.ndim != 4 or x.shape[1] != self.cfg.in_channels or not x.is_floating_point():
-            raise InputError(f"video sandwich input must be float (T,{self.cfg.in_channels},H,W), got {tuple(x.shape)} {x.dtype}")
+            raise InputError(
+                f"video sandwich input must be float (T,{self.cfg.in_channels},H,W), got {tuple(x.shape)} {x.dtype}"
+            )
         if x.shape[-1] % self.cfg.scale or x.shape[-2] % self.cfg.scale:
             raise InputError(f"frame size {x.shape[-1]}×{x.shape[-2]} must be a multiple of the scale {self.cfg.scale}")
 
@@ -253,7 +257,10 @@ def _real_point(clip: Tensor, pix_fmt: str, qp: int, preset: str | None, scale: 
 def _plain_proxy_bits(clip: Tensor, flow: Tensor, pix_fmt: str, qp: int, scale: int = 1) -> float:
     x = clip
     if pix_fmt == "gray" or scale != 1:
-        x = torch.from_numpy(_plain_code(_uint8_clip(clip), pix_fmt, scale).transpose(0, 3, 1, 2).copy()).float() / 255.0
+        x = (
+            torch.from_numpy(_plain_code(_uint8_clip(clip), pix_fmt, scale).transpose(0, 3, 1, 2).copy()).float()
+            / 255.0
+        )
     with torch.no_grad():
         return float(video_proxy(x, float(qp), pix_fmt=pix_fmt, flow=downscale_flow(flow, scale)).bits.sum())
 
@@ -268,8 +275,9 @@ class VideoCalibration:
     """Median ``log(real payload bits / proxy bits)`` of the plain clips at each QP."""
 
 
-def fit_video_rd_slope(clips: Sequence[dict[str, Tensor]], qps: Sequence[int], pix_fmt: str,
-                       preset: str | None = None, scale: int = 1) -> VideoCalibration:
+def fit_video_rd_slope(
+    clips: Sequence[dict[str, Tensor]], qps: Sequence[int], pix_fmt: str, preset: str | None = None, scale: int = 1
+) -> VideoCalibration:
     """Encode every clip (``{"clip": (T,3,H,W), "flow": ...}``) with REAL x265 at each constant QP (``scale`` 2:
     its bicubic half, see :func:`_real_point`; bpp per full-resolution pixel); fit ``ln MSE``
     as a quadratic in ``ln bpp`` (as :func:`~neuralwrap.sandwich.training.calibration.fit_rd_slope`) and return
@@ -315,8 +323,9 @@ class VideoSandwichObjective:
     distortion ``distortion`` (:mod:`neuralwrap.sandwich.losses`, MSE-like units) averaged over the frames;
     λ and ``MSE_plain`` stay those of the plain x265 in MSE (as the image perceptual apps)."""
 
-    def __init__(self, slope: RDSlope, qp_range: tuple[int, int], gamma: float = 1.0, seed: int = 0,
-                 distortion: str = "mse") -> None:
+    def __init__(
+        self, slope: RDSlope, qp_range: tuple[int, int], gamma: float = 1.0, seed: int = 0, distortion: str = "mse"
+    ) -> None:
         self.slope, self.qp_range, self.gamma, self.seed = slope, _check_qp_range(qp_range), float(gamma), int(seed)
         self.distortion, self._dist = distortion, get_distortion(distortion)
 
@@ -325,7 +334,9 @@ class VideoSandwichObjective:
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         return torch.randint(self.qp_range[0], self.qp_range[1] + 1, (n,), generator=gen).tolist()
 
-    def loss_at(self, model: nn.Module, batch: dict[str, Tensor], qps: Sequence[int]) -> tuple[Tensor, dict[str, float]]:
+    def loss_at(
+        self, model: nn.Module, batch: dict[str, Tensor], qps: Sequence[int]
+    ) -> tuple[Tensor, dict[str, float]]:
         """Loss of the batch at the given QPs (one per clip)."""
         m = model.module if hasattr(model, "module") else model
         clips, flows = batch["clip"], batch["flow"]
@@ -353,8 +364,12 @@ class VideoSandwichObjective:
 
 
 # -- training --------------------------------------------------------------------------------------------
-def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoTrainConfig,
-                         hooks: Sequence[Callable[[Trainer, int], None]] = ()) -> tuple[VideoSandwich, dict[str, Any]]:
+def train_video_sandwich(
+    cfg: SandwichConfig,
+    train_cfg: TrainConfig,
+    vt: VideoTrainConfig,
+    hooks: Sequence[Callable[[Trainer, int], None]] = (),
+) -> tuple[VideoSandwich, dict[str, Any]]:
     """Calibrate on real x265, then train ``cfg`` (codec "hevc") through the video proxy. Returns the model
     and the final logs (plus the calibration); checkpoints and logs go to ``train_cfg.out_dir``.
     ``train_cfg.max_seconds`` counts from this call's start (the x265 calibration included)."""
@@ -363,9 +378,13 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     if _pix_fmt_of(cfg) != vt.pix_fmt:
         raise InputError(f"config subsampling {cfg.subsampling!r} does not code pix_fmt {vt.pix_fmt!r}")
     photos = load_photos(vt.data)
-    cal = fit_video_rd_slope(fixed_clips(photos, vt.calib_clips, vt.frames, vt.size, seed=train_cfg.seed + 1,
-                                         scale_range=vt.scale_range),
-                             vt.calib_qps, vt.pix_fmt, vt.preset, cfg.scale)
+    cal = fit_video_rd_slope(
+        fixed_clips(photos, vt.calib_clips, vt.frames, vt.size, seed=train_cfg.seed + 1, scale_range=vt.scale_range),
+        vt.calib_qps,
+        vt.pix_fmt,
+        vt.preset,
+        cfg.scale,
+    )
     log.info("plain x265 %s RD slope: %s; log real/proxy: %s", vt.pix_fmt, cal.slope, cal.log_ratio)
     seed_everything(train_cfg.seed)
     model = VideoSandwich(cfg)
@@ -374,8 +393,12 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
     _set_rate_correction(model, cal)
     ds = ClipDataset(photos, frames=vt.frames, size=vt.size, seed=train_cfg.seed, scale_range=vt.scale_range)
     objective = VideoSandwichObjective(cal.slope, vt.qp_range, vt.gamma, seed=train_cfg.seed, distortion=vt.distortion)
-    extra = {"sandwich": cfg.to_dict(), "video_train": {**vars(vt)}, "rd_slope": vars(cal.slope),
-             "rate_log_ratio": dict(zip(map(str, cal.qps), cal.log_ratio))}
+    extra = {
+        "sandwich": cfg.to_dict(),
+        "video_train": {**vars(vt)},
+        "rd_slope": vars(cal.slope),
+        "rate_log_ratio": dict(zip(map(str, cal.qps), cal.log_ratio)),
+    }
     schedule = lr_schedule_hooks(vt.lr_schedule, train_cfg.lr, train_cfg.steps, max_warmup=100)
     trainer = Trainer(model, objective, ds, train_cfg, hooks=[*schedule, *hooks], model_config=extra, started_at=t0)
     result = trainer.fit()
@@ -383,8 +406,13 @@ def train_video_sandwich(cfg: SandwichConfig, train_cfg: TrainConfig, vt: VideoT
 
 
 # -- files -----------------------------------------------------------------------------------------------
-def export_video_model(model: VideoSandwich, path: str | os.PathLike[str], name: str, version: str = "1",
-                       extra: dict[str, Any] | None = None) -> Any:
+def export_video_model(
+    model: VideoSandwich,
+    path: str | os.PathLike[str],
+    name: str,
+    version: str = "1",
+    extra: dict[str, Any] | None = None,
+) -> Any:
     """Write the inference model file pair (a standard sandwich model file: ``load_model_file`` builds it,
     the sandwich proxy of codec "hevc" being the video proxy)."""
     info = {"video": {"pix_fmt": model.pix_fmt, "conditioning": "quality = 100 - 2*QP"}, **(extra or {})}

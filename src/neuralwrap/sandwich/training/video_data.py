@@ -29,8 +29,13 @@ from neuralwrap.sandwich.training.data import load_photos
 __all__ = ["ClipDataset", "fixed_clips", "gray_clip", "make_clip"]
 
 
-def make_clip(photo: np.ndarray, frames: int, size: tuple[int, int], rng: np.random.Generator,
-              scale_range: tuple[float, float] | None = None) -> np.ndarray:
+def make_clip(
+    photo: np.ndarray,
+    frames: int,
+    size: tuple[int, int],
+    rng: np.random.Generator,
+    scale_range: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Synthetic camera motion over ``photo`` (HxWx3 uint8): ``(T, h, w, 3)`` uint8 with ``size = (w, h)``.
 
     ``scale_range``: the photo is resampled by a factor drawn uniformly from it (0.5 = the window sees a region
@@ -79,8 +84,15 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
     "virtually" ``length`` items long. ``photos``: a folder or the arrays ``load_photos`` returned.
     """
 
-    def __init__(self, photos: str | os.PathLike[str] | Sequence[np.ndarray], frames: int = 4, size: int = 96,
-                 length: int = 100_000, seed: int = 0, scale_range: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        photos: str | os.PathLike[str] | Sequence[np.ndarray],
+        frames: int = 4,
+        size: int = 96,
+        length: int = 100_000,
+        seed: int = 0,
+        scale_range: tuple[float, float] | None = None,
+    ) -> None:
         if frames < 2 or size < 16:
             raise InputError(f"ClipDataset needs frames >= 2 and size >= 16, got frames={frames}, size={size}")
         self.images = load_photos(photos) if isinstance(photos, (str, os.PathLike)) else list(photos)
@@ -97,13 +109,20 @@ class ClipDataset(Dataset[dict[str, torch.Tensor]]):
         photo = self.images[int(rng.integers(len(self.images)))]
         if rng.random() < 0.5:
             photo = photo[:, ::-1]
-        clip = _to_tensor(make_clip(np.ascontiguousarray(photo), self.frames, (self.size, self.size), rng,
-                                    self.scale_range))
+        clip = _to_tensor(
+            make_clip(np.ascontiguousarray(photo), self.frames, (self.size, self.size), rng, self.scale_range)
+        )
         return {"clip": clip, "flow": estimate_flow(clip)}
 
 
-def fixed_clips(photos: Sequence[np.ndarray], n: int, frames: int, size: int, seed: int,
-                scale_range: tuple[float, float] | None = None) -> list[dict[str, torch.Tensor]]:
+def fixed_clips(
+    photos: Sequence[np.ndarray],
+    n: int,
+    frames: int,
+    size: int,
+    seed: int,
+    scale_range: tuple[float, float] | None = None,
+) -> list[dict[str, torch.Tensor]]:
     """``n`` reproducible items of :class:`ClipDataset` (calibration / validation clips)."""
     ds = ClipDataset(photos, frames=frames, size=size, seed=seed, scale_range=scale_range)
     return [ds[i] for i in range(n)]
