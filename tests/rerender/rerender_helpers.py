@@ -10,6 +10,7 @@ import torch
 
 from neuralwrap.rerender import Frame, PinholeCamera, write_frame, write_index
 from neuralwrap.rerender.capture import splat_points
+from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.synthetic import make_landmark
 
 #: photo size (px) of the work dir
@@ -53,3 +54,18 @@ def make_work_dir(root: Path, num_photos: int = 6) -> Path:
         records.append(write_frame(root / "dataset", frame))
     write_index(root / "dataset", records)
     return root
+
+
+def tiny_config(width: int = 64, height: int = 48, **over: object) -> RerenderConfig:
+    """The tiny rerendering network the tests train in seconds (``over`` replaces fields)."""
+    base: dict[str, object] = dict(
+        width=width,
+        height=height,
+        gen_enc=(8, 16, 16),
+        gen_dec=(16, 16, 16, 8),
+        enc_widths=(8, 16),
+        disc_widths=(8, 16, 16),
+        disc_scales=2,
+        color_skip=True,
+    )
+    return RerenderConfig(**{**base, **over})

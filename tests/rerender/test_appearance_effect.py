@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from rerender_helpers import (
-    make_work_dir,  # tests/rerender is on sys.path (rootdir-less test dir)
+from rerender_helpers import (  # tests/rerender is on sys.path (rootdir-less test dir)
+    make_work_dir,
+    tiny_config,
 )
 
 from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
 from neuralwrap.rerender.demo import pretrained_dir
-from neuralwrap.rerender.models.networks import RerenderConfig
 from neuralwrap.rerender.training import (
     RerenderTrainConfig,
     appearance_diagnostics,
@@ -35,16 +35,7 @@ def tiny_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_short_training_uses_the_code(tiny_work: Path, tmp_path: Path) -> None:
-    cfg = RerenderConfig(
-        width=W,
-        height=H,
-        gen_enc=(8, 16, 16),
-        gen_dec=(16, 16, 16, 8),
-        enc_widths=(8, 16),
-        disc_widths=(8, 16, 16),
-        disc_scales=2,
-        color_skip=True,
-    )
+    cfg = tiny_config(W, H)
     tcfg = RerenderTrainConfig(
         steps_appearance=40,
         steps_rerender=150,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from rerender_helpers import make_work_dir
+from rerender_helpers import make_work_dir, tiny_config
 
 from neuralwrap.rerender.checkpoint import load_rerenderer, load_scene_bundle
 from neuralwrap.rerender.cli import build_parser, main
@@ -36,17 +36,7 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfgs(**kw: object) -> tuple[RerenderConfig, RerenderTrainConfig]:
-    cfg = RerenderConfig(
-        width=W,
-        height=H,
-        gen_enc=(8, 16, 16),
-        gen_dec=(16, 16, 16, 8),
-        enc_widths=(8, 16),
-        disc_widths=(8, 16, 16),
-        disc_scales=2,
-        color_skip=True,
-        code_bias=True,
-    )
+    cfg = tiny_config(W, H, code_bias=True)
     base: dict[str, object] = {
         "steps_appearance": 4,
         "steps_rerender": 6,

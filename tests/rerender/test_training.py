@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from rerender_helpers import make_work_dir
+from rerender_helpers import make_work_dir, tiny_config
 
 from neuralwrap.errors import InputError
 from neuralwrap.rerender.checkpoint import (
@@ -44,17 +44,7 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfgs(**kw) -> tuple[RerenderConfig, RerenderTrainConfig]:
-    cfg = RerenderConfig(
-        width=W,
-        height=H,
-        gen_enc=(8, 16, 16),
-        gen_dec=(16, 16, 16, 8),
-        enc_widths=(8, 16),
-        disc_widths=(8, 16, 16),
-        disc_scales=2,
-        color_skip=True,
-        code_bias=True,
-    )
+    cfg = tiny_config(W, H, code_bias=True)
     base = {
         "steps_appearance": 4,
         "steps_rerender": 4,
