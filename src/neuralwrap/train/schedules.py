@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from neuralwrap.errors import InputError
+
 __all__ = ["cosine_lr", "CosineLRHook", "lr_schedule_hooks"]
 
 
@@ -32,8 +34,6 @@ class CosineLRHook:
 def lr_schedule_hooks(schedule: str, base: float, total: int, max_warmup: int) -> list[CosineLRHook]:
     """Trainer hooks of a named schedule: ``"cosine"`` (warm-up ``min(max_warmup, total // 10)`` steps, then
     cosine decay from ``base``) or ``"constant"`` (no hook); any other name raises :class:`InputError`."""
-    from neuralwrap.errors import InputError
-
     if schedule == "cosine":
         return [CosineLRHook(base, total, warmup=min(max_warmup, total // 10))]
     if schedule != "constant":

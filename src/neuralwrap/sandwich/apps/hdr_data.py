@@ -46,7 +46,7 @@ from neuralwrap.resources import require_data
 from neuralwrap.sandwich.training.data import CropDataset
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neuralwrap.sandwich.training.image import SandwichTrainConfig
+    from neuralwrap.sandwich.config import SandwichTrainConfig
 
 __all__ = [
     "EVAL_MAX_SIDE",
