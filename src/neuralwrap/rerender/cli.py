@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cap.add_argument("--device", default="cpu", help="torch device for splatting (cpu, cuda)")
     cap.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    cap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_view_commands(sub)
     _add_train_parser(sub)
     return parser
@@ -191,6 +192,7 @@ def _add_train_parser(sub: Any) -> None:
     )
     trn.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (no silent CPU fallback)")
     trn.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    trn.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 # ---------------------------------------------------------------------------- render / eval / demo
@@ -239,6 +241,7 @@ def _add_view_commands(sub: Any) -> None:
     ren.add_argument("--no-frames", action="store_true", help="write only the video and contact sheet")
     ren.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     ren.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    ren.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ev = sub.add_parser(
         "eval",
         help="held-out photos: code from the left half, PSNR/SSIM/LPIPS on the right half",
@@ -268,6 +271,7 @@ def _add_view_commands(sub: Any) -> None:
     )
     ev.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     ev.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     de = sub.add_parser(
         "demo",
         help="render the shipped pretrained scene: fly-through, appearance sweep, both",
@@ -282,6 +286,7 @@ def _add_view_commands(sub: Any) -> None:
     de.add_argument("--fps", type=int, default=24, help="video frame rate (frames/s)")
     de.add_argument("--splat-radius", type=int, default=None, help="point half-size in px (default: the bundle's)")
     de.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    de.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,9 +57,9 @@ __all__ = ["capture_command", "demo_command", "eval_command", "render_command", 
 Progress = Callable[[int, int], None]
 
 
-def _bar(desc: str, total: int, unit: str = "frame") -> tuple[tqdm, Progress]:
-    """``(tqdm bar, progress(done, total) callback)``."""
-    bar = tqdm(total=total, desc=desc, unit=unit, leave=True)
+def _bar(desc: str, total: int, unit: str = "frame", quiet: bool = False) -> tuple[tqdm, Progress]:
+    """``(tqdm bar, progress(done, total) callback)``; ``quiet`` (``-q``) hides the bar."""
+    bar = tqdm(total=total, desc=desc, unit=unit, leave=True, disable=quiet)
 
     def update(done: int, n: int) -> None:
         bar.total = n
@@ -73,13 +73,14 @@ def _bar(desc: str, total: int, unit: str = "frame") -> tuple[tqdm, Progress]:
 class _Bars:
     """One tqdm bar per capture step (a new step closes the bars before it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         self.bars: dict[str, tuple[tqdm, Progress]] = {}
+        self.quiet = quiet
 
     def __call__(self, step: str, done: int, total: int) -> None:
         if step not in self.bars:
             self.close()
-            self.bars[step] = _bar(f"{step:>9}", total, unit="it")
+            self.bars[step] = _bar(f"{step:>9}", total, unit="it", quiet=self.quiet)
         self.bars[step][1](done, total)
 
     def close(self) -> None:
@@ -102,7 +103,7 @@ def capture_command(args: argparse.Namespace) -> int:
         device=args.device,
     )
     refuse_inputs(args.work_dir, [args.photos_dir])
-    bars = _Bars()
+    bars = _Bars(quiet=args.quiet)
     try:
         summary = run_capture(args.photos_dir, args.work_dir, cfg, progress=bars)
     finally:
@@ -164,6 +165,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
     )
     tcfg = RerenderTrainConfig(
         **steps,
+        progress=not args.quiet,
         batch_size=args.batch_size,
         crop=args.crop,
         vgg_downsample=args.vgg_downsample,
@@ -248,7 +250,7 @@ def render_command(args: argparse.Namespace) -> int:
         )
     classes = _transient_classes(args.transients, scene, static)
     name = args.name or (static.rsplit(".", 1)[0] if static else args.path)
-    bar, prog = _bar(f"render {name}", len(cams))
+    bar, prog = _bar(f"render {name}", len(cams), quiet=args.quiet)
     try:
         res = render_sequence(
             r, cams, codes, args.out, name, fps=args.fps, classes=classes, pngs=not args.no_frames, progress=prog
@@ -298,7 +300,7 @@ def eval_command(args: argparse.Namespace) -> int:
         models[label] = load_rerenderer(path, args.device)
     holdout = [h for h in args.holdout.split(",") if h] if args.holdout else None
     refuse_inputs(args.out, [args.work_dir, *(spec.rpartition("=")[2] for spec in args.model)])
-    bar, prog = _bar("eval", 1, unit="photo")
+    bar, prog = _bar("eval", 1, unit="photo", quiet=args.quiet)
     try:
         s = evaluate_rerender(
             args.work_dir,
@@ -325,7 +327,7 @@ def demo_command(args: argparse.Namespace) -> int:
     bars: list[tqdm] = []
 
     def progress_for(name: str, total: int) -> Progress:
-        bar, prog = _bar(name, total)
+        bar, prog = _bar(name, total, quiet=args.quiet)
         bars.append(bar)
         return prog
 
