@@ -126,12 +126,11 @@ def sandwich_train_config(args: argparse.Namespace, app: Any):  # -> SandwichCon
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-
     app = None
     if args.app:
         app = get_app(args.app)
     cfg = sandwich_train_config(args, app)
-    args.data = args.data or str(require_data("train"))
+    args.data = args.data or SandwichTrainConfig().data  # an app with its own data never reads it
     refuse_inputs(args.out, [args.data, *_model_pair(args.init)])
     if args.export:
         _check_model_output(args.export, [Path(args.data), *_model_pair(args.init)], force=True)
