@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
-__all__ = ["load_command", "one_line_warnings", "terminate_as_interrupt"]
+__all__ = ["HelpFormatter", "load_command", "one_line_warnings", "terminate_as_interrupt"]
 
 
 @contextlib.contextmanager
@@ -52,3 +52,18 @@ def load_command(table: Mapping[str, str], name: str) -> Callable[[argparse.Name
     command line loads the heavy code of the one command it runs."""
     module, _, function = table[name].partition(":")
     return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` to option help, except for flags, ``None`` defaults and help that states its own."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            action.default is None
+            or isinstance(action.default, bool)
+            or action.default in ([], argparse.SUPPRESS)
+            or "default" in text
+        ):
+            return text
+        return super()._get_help_string(action)

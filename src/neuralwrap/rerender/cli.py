@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from neuralwrap.cli_support import load_command, terminate_as_interrupt
+from neuralwrap.cli_support import HelpFormatter, load_command, terminate_as_interrupt
 from neuralwrap.errors import NeuralwrapError
 
 __all__ = ["COMMANDS", "build_parser", "entry", "main"]
@@ -26,21 +26,6 @@ COMMANDS: dict[str, str] = {
     "eval": "neuralwrap.rerender.commands:eval_command",
     "demo": "neuralwrap.rerender.commands:demo_command",
 }
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends ``(default: X)`` to option help, except for flags, ``None`` defaults and help that states its own."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
-        if (
-            action.default is None
-            or isinstance(action.default, bool)
-            or action.default in ([], argparse.SUPPRESS)
-            or "default" in text
-        ):
-            return text
-        return super()._get_help_string(action)
 
 
 def _size_arg(text: str) -> tuple[int, int]:
@@ -58,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``rerender`` argument parser: one sub-parser per command of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="rerender",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
         description="Neural rerendering in the wild: capture a landmark from photos "
         "(SfM + deep framebuffers), train the rerendering network, render novel views "
         "and appearances, evaluate on held-out photos, or render the shipped demo.",
@@ -67,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap = sub.add_parser(
         "capture",
         help="photos folder -> SfM, dense points, masks, deep-framebuffer dataset",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
         description="Register a folder of landmark photos and write the deep-framebuffer dataset "
         "to WORK_DIR/dataset (format: docs/RERENDER_DATASET.md). Re-running reuses finished steps.",
     )
@@ -104,7 +89,7 @@ def _add_train_parser(sub: Any) -> None:
     trn = sub.add_parser(
         "train",
         help="train the rerendering network on WORK_DIR/dataset (3 stages, resumable)",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
         description="Stage 1: appearance encoder (style triplet loss); stage 2: generator + "
         "discriminator with the encoder frozen; stage 3: joint fine-tuning. Checkpoints are written "
         "every --ckpt-every steps and every --ckpt-minutes of wall time; Ctrl-C and the time budget "
@@ -201,7 +186,7 @@ def _add_view_commands(sub: Any) -> None:
     ren = sub.add_parser(
         "render",
         help="novel views / appearance sweeps of a trained scene -> PNG frames + MP4",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
         description="Render a camera path of a trained scene (a capture WORK_DIR with a trained "
         "model, or a scene bundle folder) with a given appearance; writes OUT/NAME.mp4 "
         "(H.264 yuv420p), OUT/NAME/frame_*.png and OUT/NAME_sheet.png.",
@@ -245,7 +230,7 @@ def _add_view_commands(sub: Any) -> None:
     ev = sub.add_parser(
         "eval",
         help="held-out photos: code from the left half, PSNR/SSIM/LPIPS on the right half",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
         description="Evaluate trained models on held-out photos against the raw point render and a "
         "colour-transfer baseline; writes per_photo.csv, summary.json, metrics.png, side_by_side/.",
     )
@@ -275,7 +260,7 @@ def _add_view_commands(sub: Any) -> None:
     de = sub.add_parser(
         "demo",
         help="render the shipped pretrained scene: fly-through, appearance sweep, both",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
         description="Render three videos of the shipped pretrained synthetic scene (no training, no "
         "data needed) with contact sheets and report.md.",
     )

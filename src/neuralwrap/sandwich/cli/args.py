@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from neuralwrap.cli_support import HelpFormatter
 from neuralwrap.io.outputs import LOSSLESS_IMAGE_SUFFIXES
 from neuralwrap.resources import default_data
 from neuralwrap.sandwich.config import (
@@ -17,7 +18,7 @@ from neuralwrap.sandwich.config import (
 
 __all__ = ["PROCESSOR_PRESETS", "build_parser"]
 
-_FMT = argparse.ArgumentDefaultsHelpFormatter
+_FMT = HelpFormatter
 _SW = SandwichTrainConfig()
 _VT = VideoTrainConfig()
 #: processor presets of ``--pre`` / ``--post`` (``none``: no pre-processor); widths in neuralwrap.nn.UNET_PRESETS
@@ -220,7 +221,7 @@ def add_file_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "encode",
         help="image → standard file of the model's codec (e.g. .jpg), model id in its metadata",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_FMT,
     )
     p.add_argument("input", help="8- or 16-bit image (PNG, JPEG, TIFF, …)")
     p.add_argument("output", help="output file; its ending must match the model's codec (.jpg for jpeg models)")
@@ -243,7 +244,7 @@ def add_file_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "decode",
         help="sandwich file → image (the model is found from the file's metadata)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_FMT,
     )
     p.add_argument("input", help="file written by `sandwich encode` (or any JPEG/WebP/AVIF/HEIF, decoded plainly)")
     p.add_argument("output", help=f"decoded image; lossless formats only: {', '.join(LOSSLESS_IMAGE_SUFFIXES)}")
