@@ -57,7 +57,9 @@ def capture(scene: str, work: Path, holdout: list[str] | None = None) -> tuple[P
 def train(work: Path, out: Path, holdout: list[str], variant: str, minutes: float, args: argparse.Namespace) -> dict:
     """Train one variant (skipped when ``out/model.json`` exists); returns its training summary."""
     if (out / "model.json").is_file() and (out / "summary.json").is_file():
-        return json.loads((out / "summary.json").read_text())
+        done = json.loads((out / "summary.json").read_text())
+        if done.get("complete", True):  # a budget-cut run resumes below instead of being reused
+            return done
     cfg = RerenderConfig(width=args.size[0], height=args.size[1], color_skip=args.color_skip, **VARIANTS[variant])
     tcfg = RerenderTrainConfig(
         steps_appearance=args.steps[0],

@@ -154,6 +154,11 @@ def main() -> None:
     t1 = time.perf_counter()
     summary = train_rerenderer(args.work / "work", args.work / "train", cfg, tcfg)
     t_train = time.perf_counter() - t1
+    if not summary.get("complete", True):
+        raise SystemExit(
+            f"training stopped at the {args.minutes}-minute budget before all stages finished; re-run the same "
+            "command to continue from the checkpoint (an unfinished model is not made into the demo bundle)"
+        )
     model = load_rerenderer(args.work / "train")
     gt = json.loads((args.work / "input" / "ground_truth.json").read_text())
     hl = _highlights(gt, summary["train_names"])

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -208,7 +209,9 @@ def train_grouped(
 ) -> dict[str, Any]:
     """Train a :class:`GroupedSandwich` for ``app`` (what ``train_sandwich(app=...)`` does for a plain one):
     λ(q) from the anchor baseline on training crops (MSE over all channels), real-codec rate refits of all
-    groups, cosine LR. Checkpoints and logs go to ``train_cfg.out_dir`` (resumable)."""
+    groups, cosine LR. Checkpoints and logs go to ``train_cfg.out_dir`` (resumable); ``train_cfg.max_seconds``
+    counts from this call's start (the anchor calibration included)."""
+    t0 = time.monotonic()
     cfg = cfg or app.config
     ds = app.train_data(sw, train_cfg.seed)
     calib = app_crops(app, sw, sw.calib_crop, sw.calib_crops, train_cfg.seed + 1)
@@ -228,7 +231,7 @@ def train_grouped(
         "app": app.name,
         "grouped": True,
     }
-    trainer = Trainer(model, objective, ds, train_cfg, hooks=hooks, model_config=extra)
+    trainer = Trainer(model, objective, ds, train_cfg, hooks=hooks, model_config=extra, started_at=t0)
     return {**trainer.fit(), "rate_refits": hook.history}
 
 
