@@ -138,6 +138,14 @@ def test_video_refuses_output_that_is_its_input(clip: Path, tmp_path: Path, caps
     assert _digest(clip) == before
 
 
+def test_video_eval_refuses_to_report_into_its_input(clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = clip.parent / "frames"
+    before = sorted(p.name for p in frames.iterdir())
+    code, err = _run(["video", "eval", str(frames), "--model", "jpeg444", "--fps", "24", "--out", str(frames)], capsys)
+    _refused(code, err, "is the input")
+    assert sorted(p.name for p in frames.iterdir()) == before
+
+
 def test_video_decode_replaces_folder_whole(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "frames"
     out.mkdir()
@@ -313,11 +321,17 @@ def test_alpha_refused_unless_dropped(tmp_path: Path, capsys: pytest.CaptureFixt
     assert _run([*argv, "--alpha", "drop"], capsys)[0] == 0
 
 
-def test_sixteen_bit_input_is_announced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("channels", [1, 3])
+def test_sixteen_bit_input_is_announced(channels: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Announced once: by the model for a 16-bit gray image, by the command for a 16-bit RGB PNG (Pillow reads that
+    as 8 bits without saying so)."""
+    import cv2
+
     src = tmp_path / "deep.png"
-    Image.fromarray(np.full((32, 32), 40000, np.uint16)).save(src)
+    assert cv2.imwrite(str(src), np.full((32, 32, channels), 40000, np.uint16).squeeze())
     code, err = _run(["encode", str(src), str(tmp_path / "o.jpg"), "--model", "jpeg420", "--quality", "30"], capsys)
     assert code == 0 and "16-bit" in err and "8 bits" in err, err
+    assert err.count("16-bit") == 1, err  # said once, not by both the command and the model
 
 
 @pytest.mark.parametrize(

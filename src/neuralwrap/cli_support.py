@@ -1,5 +1,6 @@
-"""What every neuralwrap command line shares: warnings as one line each, and SIGTERM unwinding like Ctrl-C
-so that ``finally`` blocks remove temporary outputs on that exit too."""
+"""What every neuralwrap command line shares: running a command (library errors and Ctrl-C as one line, warnings as
+one line each), SIGTERM unwinding like Ctrl-C so that ``finally`` blocks remove temporary outputs on that exit
+too, the ``WxH`` size argument, the help formatter and the command table loader."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
-__all__ = ["HelpFormatter", "load_command", "one_line_warnings", "terminate_as_interrupt"]
+from neuralwrap.errors import NeuralwrapError
+
+__all__ = [
+    "HelpFormatter",
+    "load_command",
+    "one_line_warnings",
+    "parse_size",
+    "run_command",
+    "terminate_as_interrupt",
+]
 
 
 @contextlib.contextmanager
@@ -67,3 +77,28 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         ):
             return text
         return super()._get_help_string(action)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` → ``(width, height)`` in pixels (an argparse ``type``)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 416x240, got {text!r}") from None
+    return w, h
+
+
+def run_command(
+    what: str, command: Callable[[argparse.Namespace], int], args: argparse.Namespace, interrupted: str = "interrupted"
+) -> int:
+    """Run ``command(args)``; a :class:`NeuralwrapError` becomes ``WHAT: error: …`` on one line (exit code 2),
+    Ctrl-C ``WHAT: INTERRUPTED`` (exit code 130), and warnings one line each."""
+    try:
+        with one_line_warnings(what):
+            return int(command(args) or 0)
+    except NeuralwrapError as exc:
+        print(f"{what}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{what}: {interrupted}", file=sys.stderr)
+        return 130

@@ -13,8 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from neuralwrap.cli_support import HelpFormatter, load_command, terminate_as_interrupt
-from neuralwrap.errors import NeuralwrapError
+from neuralwrap.cli_support import HelpFormatter, load_command, parse_size, run_command, terminate_as_interrupt
 
 __all__ = ["COMMANDS", "build_parser", "entry", "main"]
 
@@ -30,10 +29,7 @@ COMMANDS: dict[str, str] = {
 
 def _size_arg(text: str) -> tuple[int, int]:
     """``WIDTHxHEIGHT`` → ``(width, height)`` in px (argparse type; at least 8x8)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 160x120, got {text!r}") from None
+    w, h = parse_size(text)
     if w < 8 or h < 8:
         raise argparse.ArgumentTypeError(f"size must be at least 8x8, got {text!r}")
     return w, h
@@ -281,17 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    try:
-        logging.basicConfig(
-            level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-        )
-        return load_command(COMMANDS, args.command)(args)
-    except NeuralwrapError as exc:
-        print(f"rerender: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rerender: interrupted", file=sys.stderr)
-        return 130
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    return run_command("rerender", load_command(COMMANDS, args.command), args)
 
 
 def entry() -> None:

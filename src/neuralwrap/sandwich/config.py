@@ -20,6 +20,7 @@ __all__ = [
     "SandwichTrainConfig",
     "VideoTrainConfig",
     "is_video_model",
+    "processor_widths",
     "qp_to_quality",
     "quality_to_qp",
 ]
@@ -298,3 +299,16 @@ class VideoTrainConfig:
 IMAGE_TRAIN = TrainConfig(steps=2000, batch_size=16, lr=3e-4, ckpt_every=500, out_dir="runs/sandwich", grad_clip=1.0)
 #: the generic settings ``sandwich video train`` starts from (its flags' defaults; ckpt_every = max(50, steps/10))
 VIDEO_TRAIN = TrainConfig(steps=1000, batch_size=2, lr=1e-3, grad_clip=1.0, log_every=10)
+
+
+def processor_widths(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``ENC/DEC`` widths (e.g. ``16,32/64,32,16``) → ``(unet_enc, unet_dec)``; :class:`InputError` on bad form."""
+    try:
+        enc_s, dec_s = text.split("/")
+        enc = tuple(int(v) for v in enc_s.split(",") if v)
+        dec = tuple(int(v) for v in dec_s.split(","))
+    except ValueError as exc:
+        raise InputError(f"processor must be none/tiny/slim/default or ENC/DEC widths, got {text!r}") from exc
+    if len(dec) != len(enc) + 1:
+        raise InputError(f"{text!r}: DEC needs one more width than ENC")
+    return enc, dec

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from neuralwrap.cli_support import HelpFormatter
+from neuralwrap.cli_support import HelpFormatter, parse_size
+from neuralwrap.errors import InputError
 from neuralwrap.io.outputs import LOSSLESS_IMAGE_SUFFIXES
 from neuralwrap.resources import default_data
 from neuralwrap.sandwich.config import (
@@ -14,6 +15,7 @@ from neuralwrap.sandwich.config import (
     VIDEO_TRAIN,
     SandwichTrainConfig,
     VideoTrainConfig,
+    processor_widths,
 )
 
 __all__ = ["PROCESSOR_PRESETS", "build_parser"]
@@ -34,18 +36,11 @@ def _default_data(name: str) -> str | None:
 def _processor_name(text: str) -> str:
     """``none`` | ``tiny`` | ``slim`` | ``default`` | ``ENC/DEC`` widths (e.g. ``16,32/64,32,16``), checked for form
     here and turned into a processor config by the command."""
-    if text in PROCESSOR_PRESETS:
-        return text
-    try:
-        enc_s, dec_s = text.split("/")
-        enc = [int(v) for v in enc_s.split(",") if v]
-        dec = [int(v) for v in dec_s.split(",")]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"processor must be none/tiny/slim/default or ENC/DEC widths, got {text!r}"
-        ) from exc
-    if len(dec) != len(enc) + 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: DEC needs one more width than ENC")
+    if text not in PROCESSOR_PRESETS:
+        try:
+            processor_widths(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
@@ -198,7 +193,9 @@ def _add_files(sub: argparse._SubParsersAction) -> None:
         "bench", help="encode/decode throughput of pre + codec + post vs the plain codec", formatter_class=_FMT
     )
     p.add_argument("--model", default="jpeg420", help="shipped model name or model file")
-    p.add_argument("--size", default="768x512", help="WxH of the synthetic test image (when --image is not given)")
+    p.add_argument(
+        "--size", type=parse_size, default="768x512", help="WxH of the synthetic test image (when --image is not given)"
+    )
     p.add_argument(
         "--image",
         default=_default_data("kodak/kodim01.png"),
@@ -394,16 +391,8 @@ def _add_video_train(vs: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (as the global -q)")
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size must be WxH (e.g. 416x240), got {text!r}") from exc
-    return w, h
-
-
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=_size, help="frame size WxH of a raw .yuv input")
+    p.add_argument("--size", type=parse_size, help="frame size WxH of a raw .yuv input")
     p.add_argument(
         "--in-pix-fmt", default=None, help="pixel format of a raw .yuv input (yuv420p, yuv444p, gray, yuv420p10le)"
     )

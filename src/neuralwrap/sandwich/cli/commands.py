@@ -27,12 +27,12 @@ from neuralwrap.sandwich.apps.multichannel import (
     load_grouped,
     train_grouped,
 )
-from neuralwrap.sandwich.apps.registry import get_app, list_apps
-from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig
+from neuralwrap.sandwich.apps.registry import AppSpec, get_app, list_apps
+from neuralwrap.sandwich.config import ProcessorConfig, SandwichConfig, processor_widths
 from neuralwrap.sandwich.evaluation.bench import bench
 from neuralwrap.sandwich.evaluation.demo import run_demo
 from neuralwrap.sandwich.evaluation.image import EvalSpec, evaluate, evaluate_app
-from neuralwrap.sandwich.inference.codec import load_any, save_model_file
+from neuralwrap.sandwich.inference.codec import SandwichCodec, load_any, save_model_file
 from neuralwrap.sandwich.inference.transfer import match_conditioning
 from neuralwrap.sandwich.inference.zoo import list_models, zoo_path
 from neuralwrap.sandwich.models.image import Sandwich
@@ -74,14 +74,7 @@ def parse_processor(text: str) -> ProcessorConfig | None:
     if text in UNET_PRESETS:
         enc, dec = UNET_PRESETS[text]
         return ProcessorConfig(unet_enc=tuple(enc), unet_dec=tuple(dec))
-    try:
-        enc_s, dec_s = text.split("/")
-        enc = tuple(int(v) for v in enc_s.split(",") if v)
-        dec = tuple(int(v) for v in dec_s.split(","))
-    except ValueError as exc:
-        raise InputError(f"processor must be none/tiny/slim/default or ENC/DEC widths, got {text!r}") from exc
-    if len(dec) != len(enc) + 1:
-        raise InputError(f"{text!r}: DEC needs one more width than ENC")
+    enc, dec = processor_widths(text)
     return ProcessorConfig(unet_enc=enc, unet_dec=dec)
 
 
@@ -104,9 +97,14 @@ def _model_label(ref: str) -> str:
     return Path(ref).stem if ref.endswith(".safetensors") else ref
 
 
-def sandwich_train_config(args: argparse.Namespace, app: Any):  # -> SandwichConfig
-    """The sandwich config of ``sandwich train``: the app's (if any) with the given flags on top."""
+def _eval_models(args: argparse.Namespace) -> dict[str, SandwichCodec]:
+    """The ``--model`` models of an eval, by label, once ``--out`` is checked against the data and model files."""
+    refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
+    return {_model_label(m): load_any(m, args.device) for m in args.model}
 
+
+def sandwich_train_config(args: argparse.Namespace, app: AppSpec | None) -> SandwichConfig:
+    """The sandwich config of ``sandwich train``: the app's (if any) with the given flags on top."""
     base = app.config if app is not None else SandwichConfig(pre=ProcessorConfig(), post=ProcessorConfig())
     over: dict[str, Any] = {}
     if getattr(args, "init", None):  # the processors' architecture comes with their weights
@@ -170,7 +168,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
             if args.init:
                 raise InputError(f"--init is not supported for the grouped app {app.name}")
-
             result = train_grouped(app, tc, sw, cfg)
         else:
             result = train_sandwich(cfg, tc, sw, app=app)
@@ -240,8 +237,7 @@ def _print_apps() -> int:
 def cmd_eval_app(args: argparse.Namespace) -> int:
     """``sandwich eval --app NAME --model M``: the models and the app's baselines on its test images."""
     app = get_app(args.app)
-    refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
-    models = {_model_label(m): load_any(m, args.device) for m in args.model}
+    models = _eval_models(args)
     for label, sc in models.items():
         if sc.app is not None and sc.app not in (app.name, app.transfer_from):
             log.warning("model %s was trained for app %s, evaluated on %s", label, sc.app, app.name)
@@ -284,8 +280,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.data = str(require_data("kodak"))
     if not args.model:
         raise InputError("give at least one --model (a shipped name or a model file)")
-    refuse_inputs(args.out, [args.data, *(p for m in args.model for p in _model_pair(m))])
-    models = {_model_label(m): load_any(m, args.device) for m in args.model}
+    models = _eval_models(args)
     first = next(iter(models.values())).config
     codec = args.codec or first.codec
     settings: dict[str, Any] = {}
@@ -319,10 +314,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-    except ValueError as exc:
-        raise InputError(f"--size must be WxH, got {args.size!r}") from exc
+    w, h = args.size
     if args.out:
         check_output(args.out, [args.image, *_model_pair(args.model)], force=True, suffixes=(".json",))
     image = None
@@ -348,14 +340,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Refit a model's rate-proxy correction against the real codec on training crops (weights untouched)."""
     args.data = args.data or str(require_data("train"))
-
     _check_model_output(args.output, [*_model_pair(args.model), Path(args.data)], force=args.force)
     sc = load_any(args.model)
     crops = fixed_training_crops(load_photos(args.data), args.crop, args.crops, seed=args.seed)
     hook = RateRefitHook(crops, every=1)
     before = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
     after = hook.refit(sc.model, momentum=0.0)["rate_rel_err"]
-
     src = Path(args.model) if args.model.endswith(".safetensors") else zoo_path(args.model)
     extra = {k: v for k, v in load_weights(src).config.items() if k not in ("name", "version", "sandwich")}
     extra["rate_calibration"] = {

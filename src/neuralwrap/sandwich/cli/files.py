@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import warnings
 from pathlib import Path
 
@@ -33,8 +32,6 @@ from neuralwrap.sandwich.inference.codec import (
 
 __all__ = ["check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
 
-log = logging.getLogger("neuralwrap.sandwich")
-
 _ALIASES = {".jpg": (".jpg", ".jpeg"), ".heic": (".heic", ".heif")}
 #: progress appears only for work that takes longer than this (seconds)
 PROGRESS_DELAY_S = 2.0
@@ -55,7 +52,7 @@ def check_quality(sc: SandwichCodec, quality: int) -> None:
 
 
 def _load(args: argparse.Namespace) -> SandwichCodec:
-    if getattr(args, "model_file", None):
+    if args.model_file:
         return load_model_file(args.model_file, args.device)
     return load_any(args.model, args.device)
 
@@ -85,8 +82,8 @@ def _read_source(path: str, sc: SandwichCodec, alpha: str) -> np.ndarray:
             "code the colour without it"
         )
     image = read_image(path, mode=None)
-    if info.bits > 8 and sc.app is None:
-        warnings.warn(f"{path} is {info.bits}-bit: reduced to 8 bits (model {sc.name} is 8-bit)", stacklevel=2)
+    if info.bits > 8 * image.dtype.itemsize:  # the reader kept 8 bits (Pillow does so for 16-bit RGB PNGs)
+        warnings.warn(f"{path} is {info.bits}-bit: read as 8 bits, the extra precision is lost", stacklevel=2)
     return image
 
 

@@ -11,8 +11,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from neuralwrap.cli_support import load_command, one_line_warnings, terminate_as_interrupt
-from neuralwrap.errors import NeuralwrapError
+from neuralwrap.cli_support import load_command, run_command, terminate_as_interrupt
 from neuralwrap.sandwich.cli.args import build_parser
 
 __all__ = ["COMMANDS", "build_parser", "entry", "main"]
@@ -40,18 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     what = f"sandwich {args.command}" + (f" {args.video_command}" if args.command == "video" else "")
-    try:
-        with one_line_warnings(what):
-            return int(load_command(COMMANDS, args.command)(args) or 0)
-    except NeuralwrapError as exc:
-        print(f"{what}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            f"{what}: interrupted (no partial output was left; a training run resumes from its checkpoint)",
-            file=sys.stderr,
-        )
-        return 130
+    command = load_command(COMMANDS, args.command)
+    return run_command(
+        what, command, args, "interrupted (no partial output was left; a training run resumes from its checkpoint)"
+    )
 
 
 def entry() -> None:

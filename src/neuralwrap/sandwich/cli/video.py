@@ -10,8 +10,8 @@ from pathlib import Path
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_write_bytes
-from neuralwrap.io.outputs import check_output
-from neuralwrap.io.video import open_frames
+from neuralwrap.io.outputs import check_output, refuse_inputs
+from neuralwrap.io.video import FrameSource, open_frames
 from neuralwrap.resources import require_data
 from neuralwrap.sandwich.cli.files import check_quality
 from neuralwrap.sandwich.evaluation.video import (
@@ -76,13 +76,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(spec: str, device: str):  # -> SandwichCodec
-
-    return load_any(spec, device)
-
-
-def _source(args: argparse.Namespace):  # -> FrameSource
-
+def _source(args: argparse.Namespace) -> FrameSource:
     return open_frames(
         args.input, size=args.size, pix_fmt=args.in_pix_fmt, fps=args.fps, skip_corrupt=args.skip_corrupt
     )
@@ -97,7 +91,7 @@ def cmd_video(args: argparse.Namespace) -> int:
     if args.video_command == "train":
         return _train(args)
     if args.video_command == "encode":
-        sc = _load(args.model, args.device)
+        sc = load_any(args.model, args.device)
         if args.cond_quality is not None:
             check_quality(sc, args.cond_quality)
         check_output(args.output, [args.input, args.model], force=args.force, suffixes=(".mp4",))
@@ -119,7 +113,7 @@ def cmd_video(args: argparse.Namespace) -> int:
     if args.video_command == "decode":
         if not Path(args.input).is_file():
             raise InputError(f"input file not found: {args.input}")
-        sc = _load(args.model_file, args.device) if args.model_file else None
+        sc = load_any(args.model_file, args.device) if args.model_file else None
         suffix = Path(args.output).suffix.lower()
         if suffix not in ("", ".mp4"):
             raise InputError(
@@ -132,10 +126,10 @@ def cmd_video(args: argparse.Namespace) -> int:
         )
         print(json.dumps(rep.to_dict()))
         return 0
-
     if not args.model:
         raise InputError("sandwich video eval needs at least one --model")
-    models = [_load(m, args.device) for m in args.model]
+    refuse_inputs(args.out, [args.input, *args.model])
+    models = [load_any(m, args.device) for m in args.model]
     anchors = args.anchor or [video.code_pix_fmt(models[0])]
     entries = [parse_anchor(a, args.codec) for a in anchors] + [SandwichVideo(m.name, m) for m in models]
     spec = VideoEvalSpec(

@@ -61,7 +61,8 @@ def prepare_input(image: np.ndarray, channels: int, keep_precision: bool = False
     RGBA → RGB (alpha dropped), gray → RGB (replicated). Sides must be multiples of ``scale``."""
     image = check_image(image)
     if image.dtype != np.uint8 and not keep_precision:
-        warnings.warn(f"sandwich: {image.dtype} input converted to 8 bits (the models are 8-bit)", stacklevel=3)
+        depth = {np.dtype(np.uint16): "16-bit"}.get(image.dtype, str(image.dtype))
+        warnings.warn(f"sandwich: {depth} input converted to 8 bits (the models are 8-bit)", stacklevel=3)
         image = to_uint8(image)
     c = image.shape[2]
     if c == 4 and channels == 3:
