@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from neuralwrap.cli_support import raise_interrupt
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _train_helpers import NoisyRegression, make_model, mse_loss
 from neuralwrap.errors import InputError
@@ -111,16 +113,29 @@ def test_keyboard_interrupt_saves_a_checkpoint_and_resume_is_exact(tmp_path: Pat
 @pytest.mark.skipif(
     signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="another SIGINT handler is installed"
 )
-def test_ctrl_c_stops_at_the_step_boundary_with_a_checkpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_at_the_step_boundary_with_a_checkpoint(sig: int, tmp_path: Path) -> None:
+    """Ctrl-C, and SIGTERM as the console scripts set it up (acting as Ctrl-C), arriving in the middle of step 5:
+    the step completes, a checkpoint is written, and no step follows."""
     seen: list[int] = []
+    calls = [0]
 
-    def ctrl_c_at_5(trainer: Trainer, step: int) -> None:
+    def loss_signalling_in_step_5(model, batch, step):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] == 5:
+            os.kill(os.getpid(), sig)
+        return mse_loss(model, batch, step)
+
+    def record(trainer: Trainer, step: int) -> None:
         seen.append(step)
-        if step == 5:
-            os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(KeyboardInterrupt):
-        _trainer(tmp_path, hooks=[ctrl_c_at_5]).fit()
-    assert seen == [1, 2, 3, 4, 5]  # no step after the Ctrl-C
-    assert latest_checkpoint(tmp_path).name == "ckpt_00000005.safetensors"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)  # what terminate_as_interrupt() installs
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Trainer(make_model(0), loss_signalling_in_step_5, NoisyRegression(), _cfg(tmp_path), hooks=[record]).fit()
+        assert seen == [1, 2, 3, 4, 5]  # no step after the signal
+        assert latest_checkpoint(tmp_path).name == "ckpt_00000005.safetensors"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+        assert signal.getsignal(signal.SIGTERM) is raise_interrupt
+    finally:
+        signal.signal(signal.SIGTERM, previous)

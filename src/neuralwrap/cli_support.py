@@ -21,6 +21,7 @@ __all__ = [
     "load_command",
     "one_line_warnings",
     "parse_size",
+    "raise_interrupt",
     "run_command",
     "terminate_as_interrupt",
 ]
@@ -48,13 +49,14 @@ def one_line_warnings(prefix: str) -> Iterator[None]:
         warnings.showwarning = saved
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Signal handler that raises :class:`KeyboardInterrupt` (what Ctrl-C does)."""
     raise KeyboardInterrupt
 
 
 def terminate_as_interrupt() -> None:
     """Make SIGTERM raise :class:`KeyboardInterrupt` in the main thread (call once, from a console entry point)."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
 
 
 def load_command(table: Mapping[str, str], name: str) -> Callable[[argparse.Namespace], int]:

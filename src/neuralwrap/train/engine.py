@@ -20,6 +20,7 @@ from torch.optim import Optimizer
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from neuralwrap.cli_support import raise_interrupt
 from neuralwrap.train.checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -61,27 +62,30 @@ def _to_device(obj: Any, device: torch.device) -> Any:
 
 
 class _SigintLatch:
-    """While active (main thread, default Ctrl-C handler only), a first Ctrl-C just sets :attr:`hit`, so the loop
-    can stop at the next step boundary with a consistent checkpoint; a second Ctrl-C interrupts at once."""
+    """While active (main thread only), the first Ctrl-C, or SIGTERM where a command line made it act as Ctrl-C
+    (:func:`neuralwrap.cli_support.terminate_as_interrupt`), just sets :attr:`hit`, so the loop can stop at the
+    next step boundary with a consistent checkpoint; a second one interrupts at once. Signals with any other
+    handler are left alone."""
 
     def __init__(self) -> None:
         self.hit = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> None:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) in (signal.default_int_handler, raise_interrupt):
+                self._previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.hit = True
-        signal.signal(signal.SIGINT, self._previous)
+        signal.signal(signum, self._previous[signum])
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
 
 
 class _Interrupted(KeyboardInterrupt):
