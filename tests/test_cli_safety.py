@@ -146,6 +146,13 @@ def test_video_eval_refuses_to_report_into_its_input(clip: Path, capsys: pytest.
     assert sorted(p.name for p in frames.iterdir()) == before
 
 
+def test_quiet_turns_the_progress_bar_off(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["video", "decode", str(clip), str(tmp_path / "loud")]) == 0
+    assert "decode c.mp4" in capsys.readouterr().err
+    assert main(["-q", "video", "decode", str(clip), str(tmp_path / "quiet")]) == 0
+    assert "decode c.mp4" not in capsys.readouterr().err
+
+
 def test_video_decode_replaces_folder_whole(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "frames"
     out.mkdir()

@@ -401,3 +401,11 @@ def test_demo_cli_on_shipped_bundle(tmp_path):
         from neuralwrap.rerender.demo import run_demo
 
         run_demo(tmp_path / "x", bundle_dir=tmp_path)
+
+
+def test_quiet_turns_the_progress_bar_off(work, tmp_path, capsys):
+    argv = ["render", str(work), "--path", "fly", "--frames", "2", "--no-frames"]
+    assert main([*argv, "--out", str(tmp_path / "loud")]) == 0
+    assert "render fly" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "quiet"), "-q"]) == 0
+    assert "render fly" not in capsys.readouterr().err
