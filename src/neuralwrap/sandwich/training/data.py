@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.images import read_image
+from neuralwrap.sandwich.training.split import is_validation
 from neuralwrap.train.data import random_crop
 
 __all__ = ["IMAGE_SUFFIXES", "CropDataset", "fixed_training_crops", "list_images", "load_photos"]
@@ -20,11 +21,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".p
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files below ``folder`` (recursive, sorted); raises :class:`InputError` if there are none."""
+    """Image files below ``folder`` (recursive, sorted), without the validation split
+    (:mod:`neuralwrap.sandwich.training.split`); raises :class:`InputError` if there are none."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"image folder not found: {root}")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not is_validation(p)
+    )
     if not files:
         raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {root}")
     return files
