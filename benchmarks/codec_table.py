@@ -10,7 +10,8 @@ Writes ``<out>/records.csv`` (one row per image x quality), ``<out>/summary.json
 Conventions follow BASELINES.md: bpp from real file bytes, PSNR on 8-bit RGB, per-image curves read off at the
 target bpp (linear in log-bpp) and averaged; BD-rate per image then averaged ("img") and on the averaged curve
 ("avg"); piecewise-cubic (PCHIP) Bjøntegaard. Names as in BASELINES.md: ``jpegXXX`` = Pillow defaults
-(no Huffman optimisation), ``jpegXXXopt`` = ``optimize=True``; ``jpeg400*`` code the BT.601 luma only.
+(no Huffman optimisation), ``jpegXXXopt`` = ``optimize=True``, both without the package's lossless mozjpeg pass;
+``jpegXXXpass`` = ``optimize=True`` plus that pass (the package default); ``jpeg400*`` code the BT.601 luma only.
 """
 
 from __future__ import annotations
@@ -65,13 +66,16 @@ class Variant:
     """Transform before encoding (grayscale codecs); PSNR is measured against the colour original."""
 
 
+_NOPASS = {"lossless_pass": False}  # the variants of BASELINES.md: libjpeg-turbo's own output
 VARIANTS: dict[str, Variant] = {
-    "jpeg420": Variant("jpeg", JPEG_Q, {"subsampling": "420", "optimize": False}),
-    "jpeg420opt": Variant("jpeg", JPEG_Q, {"subsampling": "420", "optimize": True}),
-    "jpeg444": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": False}),
-    "jpeg444opt": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": True}),
-    "jpeg400": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": False}, prepare=luma_uint8),
-    "jpeg400opt": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": True}, prepare=luma_uint8),
+    "jpeg420": Variant("jpeg", JPEG_Q, {"subsampling": "420", "optimize": False, **_NOPASS}),
+    "jpeg420opt": Variant("jpeg", JPEG_Q, {"subsampling": "420", "optimize": True, **_NOPASS}),
+    "jpeg420pass": Variant("jpeg", JPEG_Q, {"subsampling": "420", "optimize": True, "lossless_pass": True}),
+    "jpeg444": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": False, **_NOPASS}),
+    "jpeg444opt": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": True, **_NOPASS}),
+    "jpeg444pass": Variant("jpeg", JPEG_Q, {"subsampling": "444", "optimize": True, "lossless_pass": True}),
+    "jpeg400": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": False, **_NOPASS}, prepare=luma_uint8),
+    "jpeg400opt": Variant("jpeg", JPEG_Q, {"subsampling": "400", "optimize": True, **_NOPASS}, prepare=luma_uint8),
     "webp": Variant("webp", [0, 5, 10, 20, 30, 45, 60, 75, 85, 90, 95]),
     "avif": Variant("avif", [10, 20, 30, 40, 50, 60, 70, 80, 90], speed_q=60),
     "heif": Variant("heif", [5, 10, 18, 25, 32, 40, 50, 60, 70], speed_q=60),

@@ -26,6 +26,8 @@ PACKAGES = [
     "neuralwrap.sandwich.training",
     "neuralwrap.sandwich.apps",
     "neuralwrap.sandwich.evaluation",
+    "neuralwrap.sandwich.batch",
+    "neuralwrap.sandwich.onnx",
     "neuralwrap.sandwich.cli",
     "neuralwrap.rerender",
     "neuralwrap.rerender.capture",

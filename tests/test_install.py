@@ -117,6 +117,8 @@ def test_wheel_holds_the_shipped_files(wheel: Path) -> None:
         f"neuralwrap/rerender/pretrained/synthetic/{n}"
         for n in ("model.json", "model.safetensors", "scene.json", "scene.safetensors")
     }
+    static = REPO / "src/neuralwrap/sandwich/viewer/static"  # the browser viewer's page and onnxruntime-web
+    want |= {f"neuralwrap/sandwich/viewer/static/{p.relative_to(static)}" for p in static.rglob("*") if p.is_file()}
     assert not want - names, sorted(want - names)
 
 

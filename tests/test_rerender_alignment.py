@@ -19,7 +19,7 @@ def _rot(axis: np.ndarray, deg: float) -> np.ndarray:
 
 def test_choose_matching():
     o = SfmOptions(exhaustive_limit=10)
-    assert choose_matching(10, o) == "exhaustive" and choose_matching(11, o) == "sequential"
+    assert choose_matching(10, o) == "exhaustive" and choose_matching(11, o) == "retrieval"
 
 
 def test_umeyama_recovers_similarity_and_zero_rotation_error():

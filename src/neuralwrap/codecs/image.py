@@ -7,8 +7,8 @@ an unknown keyword or an unsupported combination raises :class:`UnsupportedOptio
 codec and the option; a malformed image raises :class:`InputError`; any bad bytes given to
 ``decode`` (empty, truncated, corrupt, another format) raise :class:`CodecError`.
 
-Support matrix (checked with Pillow 13.0 / libjpeg-turbo 6.2, libwebp 1.6, libavif 1.4.2,
-pillow-heif 1.8.1 / libheif 1.23 / x265 4.3)::
+Support matrix (checked with Pillow 13.0 / libjpeg-turbo 6.2 + mozjpeg-lossless-optimization 1.3, libwebp 1.6,
+libavif 1.4.2, pillow-heif 1.8.1 / libheif 1.23 / x265 4.3)::
 
     codec  channels  dtype          subsampling            metadata
     jpeg   1, 3      uint8          420, 444 (3ch); 400 (1ch)   comment, xmp
@@ -18,6 +18,10 @@ pillow-heif 1.8.1 / libheif 1.23 / x265 4.3)::
 
 1-channel images are always coded as true 4:0:0 grayscale (one plane, no chroma); WebP has no
 grayscale mode, so it refuses 1-channel input instead of silently storing it as colour.
+
+JPEG files get a lossless entropy-coding pass by default (mozjpeg, as ``jpegtran -copy all``: progressive scans with
+optimised Huffman tables; ``lossless_pass=False`` turns it off): same decoded pixels, same markers, 2–4% fewer
+bytes at common qualities, never more bytes (the smaller file is kept).
 
 Metadata: :func:`read_metadata` reads back the JPEG COM marker and the XMP packet of any of the four
 formats; :func:`xmp_packet` builds a small XMP packet carrying ``neuralwrap`` properties (e.g. a
@@ -291,6 +295,11 @@ class JpegSettings:
     optimize: bool = True
     """Optimised Huffman tables (a second pass). Pillow's own default is False; turning it on saves about
     9% BD-rate at no quality cost, so compare sandwich and plain JPEG with the same value."""
+    lossless_pass: bool = True
+    """Re-code the entropy layer losslessly with mozjpeg after libjpeg-turbo (progressive scans, optimised Huffman
+    tables, every marker copied, so the COM tag and XMP survive): identical decoded pixels, typically 2–4% fewer
+    bytes at q 30–75; the file is kept only if it is smaller. Costs ~10–40 ms per 768×512 image. False = the
+    baseline JFIF file libjpeg-turbo writes."""
     comment: bytes | None = None
     """Payload of a JPEG COM marker (e.g. a sandwich model id); read back with :func:`read_metadata`."""
     xmp: bytes | None = None
@@ -299,16 +308,35 @@ class JpegSettings:
     def __post_init__(self) -> None:
         check_int("jpeg", "quality", self.quality, 1, 100)
         _check_bool("jpeg", "optimize", self.optimize)
+        _check_bool("jpeg", "lossless_pass", self.lossless_pass)
         _check_bytes("jpeg", "comment", self.comment)
         _check_bytes("jpeg", "xmp", self.xmp)
         if self.comment is not None and len(self.comment) > 65533:
             raise UnsupportedOptionError("jpeg: option comment is longer than a COM marker allows (65533 bytes)")
 
 
-class JpegCodec(ImageCodec):
-    """Baseline JPEG. Input ``(H, W, 3)`` RGB or ``(H, W, 1)`` gray, uint8 only; see :class:`JpegSettings`.
+def _lossless_pass(data: bytes) -> bytes:
+    """mozjpeg's lossless re-optimisation of the JPEG ``data`` (progressive, optimised Huffman, all markers kept);
+    ``data`` itself when that is not smaller or mozjpeg refuses the file."""
+    try:
+        import mozjpeg_lossless_optimization as mozjpeg
+    except ImportError as exc:  # a declared dependency: only a broken install gets here
+        raise UnsupportedOptionError(
+            "jpeg: option lossless_pass=True needs the mozjpeg-lossless-optimization package "
+            "(pip install mozjpeg-lossless-optimization), or pass lossless_pass=False"
+        ) from exc
+    try:
+        out = mozjpeg.optimize(data, mozjpeg.COPY_MARKERS.ALL)
+    except ValueError as exc:  # pragma: no cover - mozjpeg refused libjpeg-turbo's own output
+        logger.warning("jpeg: lossless pass skipped (%s)", error_text(exc))
+        return data
+    return out if len(out) < len(data) else data
 
-    ``x (uint8) → libjpeg-turbo (YCbCr, 4:2:0 / 4:4:4, or single-component 4:0:0) → .jpg``
+
+class JpegCodec(ImageCodec):
+    """JPEG. Input ``(H, W, 3)`` RGB or ``(H, W, 1)`` gray, uint8 only; see :class:`JpegSettings`.
+
+    ``x (uint8) → libjpeg-turbo (YCbCr, 4:2:0 / 4:4:4, or single-component 4:0:0) → [mozjpeg lossless pass] → .jpg``
     """
 
     name = "jpeg"
@@ -331,7 +359,8 @@ class JpegCodec(ImageCodec):
         # high-entropy image (noise, a learned code image) at a high quality ("broken data stream"): give it
         # room for 4 bytes per sample (no measurable cost on Kodak)
         with _pil_block_size(4 * arr.size + sum(len(v) for v in params.values() if isinstance(v, bytes)) + 65536):
-            return _pil_save(self.name, arr, "JPEG", **params)
+            data = _pil_save(self.name, arr, "JPEG", **params)
+        return _lossless_pass(data) if cfg.lossless_pass else data
 
     def decode(self, data: bytes) -> np.ndarray:
         """Decode JPEG bytes to ``(H, W, 3)`` or ``(H, W, 1)`` uint8; truncated/corrupt data raises CodecError."""

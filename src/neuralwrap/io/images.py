@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
 from neuralwrap.errors import InputError
 from neuralwrap.io.atomic import atomic_path
+
+if TYPE_CHECKING:  # torch loads only in the two functions that need it: reading and decoding files stay torch-free
+    import torch
 
 __all__ = [
     "check_image",
@@ -82,12 +85,16 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def to_tensor(image: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
     """numpy ``HxWxC`` image (any supported dtype) -> ``(1, C, H, W)`` float32 tensor in [0, 1]."""
+    import torch
+
     arr = to_float(image)
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None].to(device)
 
 
 def from_tensor(tensor: torch.Tensor, dtype: type = np.uint8) -> np.ndarray:
     """``(1, C, H, W)`` or ``(C, H, W)`` tensor in [0, 1] -> numpy ``HxWxC`` image of ``dtype`` (rounded, clipped)."""
+    import torch
+
     if tensor.ndim == 4:
         if tensor.shape[0] != 1:
             raise InputError(f"from_tensor takes a single image, got batch of {tensor.shape[0]}")

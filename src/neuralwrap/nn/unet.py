@@ -115,7 +115,7 @@ class UNet(nn.Module):
         h, w = x.shape[-2:]
         m = 2**self.depth
         ph, pw = (-h) % m, (-w) % m
-        if ph == 0 and pw == 0:
+        if ph == 0 and pw == 0 and not torch.compiler.is_exporting():  # exported (ONNX): sizes are symbolic, pad always
             return x, h, w
         mode = self.pad_mode if (self.pad_mode == "replicate" or (ph < h and pw < w)) else "replicate"
         return F.pad(x, (0, pw, 0, ph), mode=mode), h, w

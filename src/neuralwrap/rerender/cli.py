@@ -1,4 +1,4 @@
-"""The ``rerender`` command line: ``capture``, ``train``, ``render``, ``eval`` and ``demo``.
+"""The ``rerender`` command line: ``capture``, ``train``, ``render``, ``eval``, ``demo`` and ``make-landmark``.
 
 This module only parses arguments and imports no torch, so ``rerender --help`` and argument errors answer at once.
 :func:`main` then imports the module that runs the command, named in :data:`COMMANDS`
@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "render": "neuralwrap.rerender.commands:render_command",
     "eval": "neuralwrap.rerender.commands:eval_command",
     "demo": "neuralwrap.rerender.commands:demo_command",
+    "make-landmark": "neuralwrap.rerender.commands:make_landmark_command",
 }
 
 
@@ -57,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--image-size", type=int, default=1024, help="longer side (px) of undistorted photos/buffers")
     cap.add_argument("--sift-max-image-size", type=int, default=1600, help="longer side (px) for SIFT")
     cap.add_argument("--single-camera", action="store_true", help="all photos share one camera (calibrated sequence)")
+    cap.add_argument(
+        "--mapper",
+        choices=("auto", "incremental", "global"),
+        default="auto",
+        help="SfM mapper: incremental (COLMAP), global (GLOMAP), or auto: incremental up to 400 photos, else global",
+    )
+    cap.add_argument(
+        "--pairs",
+        choices=("auto", "exhaustive", "retrieval", "sequential"),
+        default="auto",
+        help="photo pairs to match: all, the --neighbours most similar per photo (vocabulary built from the "
+        "photos), neighbours in file-name order, or auto: exhaustive up to 60 photos, else retrieval",
+    )
+    cap.add_argument("--neighbours", type=int, default=20, help="photos matched per photo by --pairs retrieval")
     cap.add_argument("--no-dense", action="store_true", help="skip densification; splat the sparse points only")
     cap.add_argument(
         "--mvs",
@@ -76,7 +91,36 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_view_commands(sub)
     _add_train_parser(sub)
+    _add_make_landmark_parser(sub)
     return parser
+
+
+def _add_make_landmark_parser(sub: Any) -> None:
+    """``rerender make-landmark``: the seeded in-the-wild synthetic benchmark collection."""
+    mk = sub.add_parser(
+        "make-landmark",
+        help="write a synthetic in-the-wild photo collection of a landmark with ground truth (benchmark)",
+        formatter_class=HelpFormatter,
+        description="Render a seeded synthetic landmark collection like an internet one (varied cameras, "
+        "time of day, weather, people/umbrellas/cars, about 10%% photos that should not register) into "
+        "OUT/images (the input of `rerender capture`), with ground truth per photo: OUT/clean (no transients), "
+        "OUT/reference (no transients, reference appearance), OUT/masks, OUT/ground_truth.json, and the "
+        "held-out test list OUT/test.txt. Layout: docs/RERENDER_DATASET.md.",
+    )
+    mk.add_argument("out", metavar="OUT", help="output folder")
+    mk.add_argument("--photos", type=int, default=400, help="photos in the collection (default 400)")
+    mk.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    mk.add_argument(
+        "--long-side",
+        type=int,
+        nargs="+",
+        default=[320, 384, 448],
+        metavar="PX",
+        help="longer sides drawn per photo (default 320 384 448)",
+    )
+    mk.add_argument("--force", action="store_true", help="replace an existing OUT")
+    mk.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    mk.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 # ----------------------------------------------------------------------------------------- train

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from neuralwrap.errors import InputError
-from neuralwrap.io.outputs import refuse_inputs
+from neuralwrap.io.outputs import check_output, refuse_inputs
 from neuralwrap.rerender.capture import (
     CaptureConfig,
     DensifyOptions,
@@ -48,10 +49,18 @@ from neuralwrap.rerender.training import (
     stage_progress,
     train_rerenderer,
 )
+from neuralwrap.synthetic.wild import WildOptions, make_wild_landmark
 from neuralwrap.train import resolve_device
 from neuralwrap.train.distributed import current_rank, leaving_process_group
 
-__all__ = ["capture_command", "demo_command", "eval_command", "render_command", "train_command"]
+__all__ = [
+    "capture_command",
+    "demo_command",
+    "eval_command",
+    "make_landmark_command",
+    "render_command",
+    "train_command",
+]
 
 #: ``progress(done, total)`` of one tqdm bar
 Progress = Callable[[int, int], None]
@@ -93,7 +102,13 @@ def capture_command(args: argparse.Namespace) -> int:
     if not args.verbose:
         quiet_colmap_logs()
     cfg = CaptureConfig(
-        sfm=SfmOptions(max_image_size=args.sift_max_image_size, single_camera=args.single_camera),
+        sfm=SfmOptions(
+            max_image_size=args.sift_max_image_size,
+            single_camera=args.single_camera,
+            mapper=args.mapper,
+            pairs=args.pairs,
+            retrieval_neighbours=args.neighbours,
+        ),
         densify=DensifyOptions(max_size=args.dense_size),
         dense=not args.no_dense,
         mvs=args.mvs,
@@ -108,12 +123,17 @@ def capture_command(args: argparse.Namespace) -> int:
         summary = run_capture(args.photos_dir, args.work_dir, cfg, progress=bars)
     finally:
         bars.close()
-    sfm = summary["sfm"]
+    sfm, reg = summary["sfm"], summary["registration"]
     print(
-        f"registered {len(sfm['registered'])} / {sfm['total']} photos; mean reprojection error "
-        f"{sfm['mean_reprojection_error']:.3f} px; sparse points {summary['densify']['sparse_points']}, "
-        f"dense points {summary['densify']['dense_points']}"
+        f"registered {reg['registered']} / {reg['total']} photos ({reg['mapper']} mapper, {reg['pairs']} pairs); "
+        f"mean reprojection error {sfm['mean_reprojection_error']:.3f} px; sparse points "
+        f"{summary['densify']['sparse_points']}, dense points {summary['densify']['dense_points']}"
     )
+    if reg["rejected"]:
+        shown = ", ".join(reg["rejected"][:20]) + (
+            f", … ({len(reg['rejected']) - 20} more)" if len(reg["rejected"]) > 20 else ""
+        )
+        print(f"rejected {len(reg['rejected'])} photo(s) (unrelated or too different): {shown}")
     if "skipped" in summary["masks"]:
         print(f"transient masks skipped: {summary['masks']['skipped']}")
     print(
@@ -347,4 +367,32 @@ def demo_command(args: argparse.Namespace) -> int:
     for name, v in s["videos"].items():
         print(f"{name:>15}: {v['video']} ({v['frames']} frames, {v['seconds']} s), sheet {v['sheet']}")
     print(f"total {s['total_s']} s; report: {args.out}/report.md")
+    return 0
+
+
+# ------------------------------------------------------------------------------------- make-landmark
+def make_landmark_command(args: argparse.Namespace) -> int:
+    """``rerender make-landmark OUT``: the synthetic in-the-wild collection, written to ``OUT.partial`` and
+    renamed to ``OUT`` when complete (an existing ``OUT`` is replaced only with ``--force``)."""
+    out = check_output(args.out, force=args.force, folder=True)
+    opts = WildOptions(photos=args.photos, seed=args.seed, long_sides=tuple(args.long_side))
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    bar, update = _bar("make-landmark", args.photos, unit="photo", quiet=args.quiet)
+    t0 = time.perf_counter()
+    try:
+        doc = make_wild_landmark(partial, opts, progress=update)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    finally:
+        bar.close()
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+    counts = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
+    print(
+        f"wrote {args.photos} photos to {out}/images ({counts}; {len(doc['test'])} held out in {out}/test.txt) "
+        f"in {time.perf_counter() - t0:.1f} s; ground truth: {out}/ground_truth.json"
+    )
     return 0

@@ -12,6 +12,7 @@ from neuralwrap.resources import default_data
 from neuralwrap.train.config import TrainConfig
 
 __all__ = [
+    "BOTTLENECK_WEIGHT_MAX",
     "IMAGE_TRAIN",
     "LIMITS",
     "VIDEO_TRAIN",
@@ -38,6 +39,8 @@ LIMITS: dict[str, tuple[int, int]] = {
     "quality": (0, 100),
 }
 SUBSAMPLINGS = ("420", "444", "400")
+#: largest accepted :attr:`SandwichTrainConfig.bottleneck_weight` (beyond it the post-processor is irrelevant)
+BOTTLENECK_WEIGHT_MAX = 1000.0
 
 
 def _int_in(value: Any, field_name: str, bounds: str) -> int:
@@ -260,6 +263,17 @@ class SandwichTrainConfig:
     init: str | None = None
     """Shipped model name or model file whose ``pre.*`` / ``post.*`` weights start the run (same processor
     configs; a warm start, ignored when the run resumes from its own checkpoint)."""
+    bottleneck_weight: float = 0.0
+    """μ ≥ 0, weight of the bottleneck-fidelity term ``μ · MSE(decoded code image, source)`` added to the
+    loss, the MSE in 8-bit units² like the distortion (so μ = 1 weighs what an ordinary viewer shows, the
+    decoded JPEG without post-processor, as much as the post-processed reconstruction). Keeps the code
+    image a good picture by itself (a viewer-compatible sandwich); 0 = off (the plain sandwich loss).
+    Needs a code image of the source's shape (``code_channels == in_channels``, ``scale == 1``)."""
+
+    def __post_init__(self) -> None:
+        mu = self.bottleneck_weight
+        if isinstance(mu, bool) or not isinstance(mu, int | float) or not 0.0 <= mu <= BOTTLENECK_WEIGHT_MAX:
+            raise InputError(f"bottleneck_weight must be a number in 0..{BOTTLENECK_WEIGHT_MAX:g}, got {mu!r}")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from neuralwrap.synthetic.multichannel import (
     make_multichannel,
     render_gbuffer_view,
 )
+from neuralwrap.synthetic.wild import WildOptions, make_wild_landmark
 
 __all__ = [
     "MC_CHANNELS",
@@ -21,9 +22,11 @@ __all__ = [
     "MultiChannelCrops",
     "SyntheticLandmark",
     "SyntheticView",
+    "WildOptions",
     "look_at",
     "make_landmark",
     "make_multichannel",
+    "make_wild_landmark",
     "render_gbuffer_view",
     "write_landmark",
 ]

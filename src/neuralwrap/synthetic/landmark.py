@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 _EPS = 1e-6
 _FAR = 1e9
 _DT = torch.float32
+_ELL_GROUP = 7
+"""Ellipsoids per transient figure (a person has 7): the unit of ray culling in :func:`_hit_ellipsoids`."""
+_BOX_GROUP = 4
+"""Boxes per culling group in :func:`_hit_boxes` (hall + towers + roof; portico + columns; columns)."""
 
 
 @dataclass
@@ -52,7 +57,13 @@ class Appearance:
     saturation: float
     """Saturation multiplier (≈0.7…1.3)."""
     haze: float
-    """Haze density per metre (0…0.04): ``c = c·e^{-h·d} + haze_colour·(1 - e^{-h·d})``."""
+    """Haze density per metre (0…0.04; fog up to ≈0.1): ``c = c·e^{-h·d} + haze_colour·(1 - e^{-h·d})``."""
+    exposure: float = 1.0
+    """Linear exposure multiplier before grading (1 = as lit; 0.5 = one stop under)."""
+    contrast: float = 0.0
+    """Tone-curve S-shape after gamma, −0.5…0.8: ``y = (1-c)·x + c·x²(3-2x)`` (0 = none, < 0 flattens)."""
+    overcast: float = 0.0
+    """Cloud cover 0…1: the sun dims by ``1 - overcast`` (soft light, faint shadows) and the sky turns grey."""
 
 
 @dataclass
@@ -166,11 +177,75 @@ def _albedo(points: torch.Tensor, normals: torch.Tensor, kind: torch.Tensor, tab
 # -------------------------------------------------------------------------------------------- ray cast
 
 
+def _inv_dir(d: torch.Tensor) -> torch.Tensor:
+    return 1.0 / torch.where(d.abs() < _EPS, torch.full_like(d, _EPS), d)
+
+
+def _in_slab(o: torch.Tensor, inv: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """``(M,)`` bool: the ray may hit the axis-aligned box ``[lo, hi]`` ahead of its origin (a conservative
+    cull: every ray that hits something inside the box passes)."""
+    t1, t2 = (lo - o) * inv, (hi - o) * inv
+    tnear, tfar = torch.minimum(t1, t2).max(dim=-1).values, torch.maximum(t1, t2).min(dim=-1).values
+    return (tfar >= tnear) & (tfar > 0)
+
+
+def _culled(
+    o: torch.Tensor,
+    d: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    hit: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run ``hit(o, d)`` only on the rays that pass :func:`_in_slab` for ``[lo, hi]``; the others miss
+    (``t = _FAR``). Exact: a ray's result does not depend on the other rays."""
+    sel = _in_slab(o, _inv_dir(d), lo, hi).nonzero()[:, 0]
+    t = torch.full((o.shape[0],), _FAR, dtype=o.dtype)
+    normal, idx = torch.zeros_like(o), torch.zeros(o.shape[0], dtype=torch.long)
+    if len(sel):
+        ts, ns, js = hit(o[sel], d[sel])
+        t[sel], normal[sel], idx[sel] = ts, ns, js
+    return t, normal, idx
+
+
 def _hit_boxes(
     o: torch.Tensor, d: torch.Tensor, boxes: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Nearest box hit per ray: ``(t (M,), normal (M,3), box index (M,))``; ``t = _FAR`` on a miss."""
-    inv = 1.0 / torch.where(d.abs() < _EPS, torch.full_like(d, _EPS), d)
+    """Nearest box hit per ray: ``(t (M,), normal (M,3), box index (M,))``; ``t = _FAR`` on a miss.
+
+    Boxes are tested in groups of :data:`_BOX_GROUP` consecutive ones, each only on the rays that pass the
+    group's bounding box (sky and most ground rays are culled)."""
+    return _nearest_by_group(o, d, boxes, boxes[:, 0], boxes[:, 1], _BOX_GROUP, _hit_boxes_all)
+
+
+def _nearest_by_group(
+    o: torch.Tensor,
+    d: torch.Tensor,
+    shapes: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    size: int,
+    hit_all: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Nearest hit over ``shapes`` (bounds ``lo``/``hi`` ``(S, 3)``), tested ``size`` at a time with culling;
+    ties go to the lower index, like one ``min`` over all shapes."""
+    t = torch.full((o.shape[0],), _FAR, dtype=o.dtype)
+    normal, idx = torch.zeros_like(o), torch.zeros(o.shape[0], dtype=torch.long)
+    for g0 in range(0, shapes.shape[0], size):
+        grp = shapes[g0 : g0 + size]
+        glo, ghi = lo[g0 : g0 + size].amin(0), hi[g0 : g0 + size].amax(0)
+        pad = (ghi - glo).abs().amax() * 1e-4 + 1e-3
+        tg, ng, jg = _culled(o, d, glo - pad, ghi + pad, lambda oo, dd, g=grp: hit_all(oo, dd, g))
+        closer = tg < t
+        t = torch.where(closer, tg, t)
+        normal = torch.where(closer[:, None], ng, normal)
+        idx = torch.where(closer, jg + g0, idx)
+    return t, normal, idx
+
+
+def _hit_boxes_all(
+    o: torch.Tensor, d: torch.Tensor, boxes: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    inv = _inv_dir(d)
     t1 = (boxes[None, :, 0] - o[:, None]) * inv[:, None]  # (M, B, 3)
     t2 = (boxes[None, :, 1] - o[:, None]) * inv[:, None]
     tmin_axes = torch.minimum(t1, t2)
@@ -188,13 +263,17 @@ def _hit_boxes(
 def _hit_ellipsoids(
     o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Nearest ellipsoid hit: ``(t (M,), normal (M,3), index (M,))``; ellipsoids ``(E, 2, 3)`` = [centre, radii]."""
-    if ell.shape[0] == 0:
-        return (
-            torch.full((o.shape[0],), _FAR, dtype=o.dtype),
-            torch.zeros_like(o),
-            torch.zeros(o.shape[0], dtype=torch.long),
-        )
+    """Nearest ellipsoid hit: ``(t (M,), normal (M,3), index (M,))``; ellipsoids ``(E, 2, 3)`` = [centre, radii].
+
+    Ellipsoids are tested in groups of :data:`_ELL_GROUP` consecutive ones (one figure), each only on the rays
+    that pass the group's bounding box."""
+    lo, hi = ell[:, 0] - ell[:, 1], ell[:, 0] + ell[:, 1]
+    return _nearest_by_group(o, d, ell, lo, hi, _ELL_GROUP, _hit_ellipsoids_all)
+
+
+def _hit_ellipsoids_all(
+    o: torch.Tensor, d: torch.Tensor, ell: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     oc = (o[:, None] - ell[None, :, 0]) / ell[None, :, 1]
     dd = d[:, None] / ell[None, :, 1]
     a, b, c = (dd * dd).sum(-1), (oc * dd).sum(-1), (oc * oc).sum(-1) - 1
@@ -257,15 +336,28 @@ def _sun(app: Appearance) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     warm = 1 - math.sin(math.pi * tod)
     sun = torch.tensor([1.0, 0.92 - 0.25 * warm, 0.85 - 0.45 * warm], dtype=_DT) * 0.9
     sky = torch.tensor([0.45 + 0.2 * warm, 0.5, 0.62 - 0.15 * warm], dtype=_DT)
+    if app.overcast:
+        sun = sun * (1 - app.overcast)
+        sky = sky + app.overcast * (torch.full((3,), 0.62, dtype=_DT) - sky) * 0.8
     return dirn, sun, sky
+
+
+def _ambient(app: Appearance) -> float:
+    """Weight of the sky light in the shading (more under clouds)."""
+    return 0.55 + 0.45 * app.overcast if app.overcast else 0.55
 
 
 def _grade(rgb: torch.Tensor, app: Appearance) -> torch.Tensor:
     """Colour grading: gains, saturation, gamma; ``(M, 3)`` linear-ish → ``(M, 3)`` in [0, 1]."""
+    if app.exposure != 1.0:
+        rgb = rgb * app.exposure
     rgb = rgb * torch.tensor(app.gains, dtype=rgb.dtype)
     grey = rgb.mean(-1, keepdim=True)
     rgb = (grey + app.saturation * (rgb - grey)).clamp(0, 1)
-    return rgb ** (1.0 / app.gamma)
+    rgb = rgb ** (1.0 / app.gamma)
+    if app.contrast:
+        rgb = (1 - app.contrast) * rgb + app.contrast * rgb * rgb * (3 - 2 * rgb)
+    return rgb
 
 
 @dataclass
@@ -323,7 +415,7 @@ def _cast(
         alb = torch.where((which == 2)[:, None], ell_cols[e] * (0.8 + 0.4 * _value_noise(p * 6.0, table)), alb)
     sdir, sun, sky = _sun(app)
     lit = _shadow(p + normal * 1e-3, sdir, boxes, ells)
-    rgb = alb * (sky * 0.55 + sun * (normal @ sdir).clamp_min(0)[:, None] * lit[:, None])
+    rgb = _shade(alb, normal, lit, sdir, sun, sky * _ambient(app))
     rgb = _grade(_sky_and_haze(rgb, d, tmin, hit, app, sky), app)
     return _Cast(dc, tmin, which, hit, normal, rgb)
 
@@ -350,6 +442,13 @@ def _render(
     return (img.numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8), mask.numpy(), z.numpy().astype(np.float32)
 
 
+def _shade(
+    alb: torch.Tensor, normal: torch.Tensor, lit: torch.Tensor, sdir: torch.Tensor, sun: torch.Tensor, amb: torch.Tensor
+) -> torch.Tensor:
+    """Lambertian shading ``(M, 3)``: albedo × (ambient + sun · max(0, n·s) · lit)."""
+    return alb * (amb + sun * (normal @ sdir).clamp_min(0)[:, None] * lit[:, None])
+
+
 def _shadow(p: torch.Tensor, sdir: torch.Tensor, boxes: torch.Tensor, ells: torch.Tensor) -> torch.Tensor:
     """1 where the point sees the sun, 0 where a box or figure blocks it; ``(M,)``."""
     d = sdir.expand_as(p)
@@ -364,7 +463,10 @@ def _sky_and_haze(
     """Sky gradient for missed rays and exponential haze for hits."""
     dn = d / d.norm(dim=-1, keepdim=True)
     up = dn[:, 2].clamp(0, 1)[:, None]
-    sky_rgb = sky * 1.3 * (1 - up) + torch.tensor([0.25, 0.4, 0.8], dtype=d.dtype) * up
+    zenith = torch.tensor([0.25, 0.4, 0.8], dtype=d.dtype)
+    if app.overcast:
+        zenith = zenith + app.overcast * (torch.full((3,), 0.7, dtype=d.dtype) - zenith)
+    sky_rgb = sky * 1.3 * (1 - up) + zenith * up
     dist = t.clamp(max=1e3) * d.norm(dim=-1)
     fog = torch.exp(-app.haze * dist)[:, None]
     haze_col = sky * 1.4

@@ -6,6 +6,9 @@ Per reference photo: the neighbours sharing most sparse points are warped onto f
 map. Depths that agree (relative error ≤ ``consistency``) with at least ``min_consistent`` neighbours'
 depth maps are back-projected with the photo's colour and a normal from the depth map's gradients.
 
+Memory does not grow with the collection: photos are read on demand through a small cache and each depth map
+goes to a scratch folder once computed (only the fused points, the output, grow with it).
+
 Example::
 
     cloud = densify(model, images, DensifyOptions(max_size=320))
@@ -16,9 +19,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import torch
@@ -29,9 +35,22 @@ from neuralwrap.luma import luma_tensor
 from neuralwrap.rerender.capture.sfm import SparseModel
 from neuralwrap.rerender.scene.camera import PinholeCamera
 
-__all__ = ["DensifyOptions", "PointCloud", "colmap_mvs", "colmap_mvs_available", "densify", "plane_sweep_depth"]
+__all__ = [
+    "CACHE_SIZE",
+    "DensifyOptions",
+    "PointCloud",
+    "colmap_mvs",
+    "colmap_mvs_available",
+    "densify",
+    "plane_sweep_depth",
+]
 
 log = logging.getLogger(__name__)
+
+_V = TypeVar("_V")
+
+#: photos and depth maps kept in memory at once by :func:`densify` (the rest are re-read when needed)
+CACHE_SIZE: int = 24
 
 
 @dataclass
@@ -136,10 +155,42 @@ def _subpixel(cost: torch.Tensor, arg: torch.Tensor, near: float, far: float, n:
     return 1.0 / (1.0 / near + (arg.float() + delta) * step)
 
 
-def _neighbours(model: SparseModel, name: str, k: int) -> list[str]:
-    mine = set(model.visible[name].tolist())
-    shared = [(len(mine.intersection(v.tolist())), n) for n, v in model.visible.items() if n != name]
-    return [n for c, n in sorted(shared, reverse=True)[:k] if c > 0]
+def _covisible(model: SparseModel, names: list[str], k: int) -> dict[str, list[str]]:
+    """Per photo, the ``k`` photos sharing most sparse points with it (ties: by name), from one inverted index
+    (cost: the sum over points of their track length squared, not n²)."""
+    pos = {n: i for i, n in enumerate(names)}
+    point_ids = [model.visible.get(n, np.zeros(0, np.int64)) for n in names]
+    owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(point_ids)]) if names else np.zeros(0, int)
+    pts = np.concatenate(point_ids) if names else np.zeros(0, int)
+    order = np.argsort(pts, kind="stable")
+    pts, owner = pts[order], owner[order]
+    starts = np.searchsorted(pts, np.arange(len(model.xyz) + 1))
+    out = {}
+    for n in names:
+        i, seen = pos[n], model.visible.get(n, np.zeros(0, np.int64))
+        others = np.concatenate([owner[starts[p] : starts[p + 1]] for p in seen]) if len(seen) else np.zeros(0, int)
+        counts = np.bincount(others, minlength=len(names))
+        counts[i] = 0
+        best = sorted((-c, names[j]) for j, c in enumerate(counts) if c > 0)[:k]
+        out[n] = [m for _, m in best]
+    return out
+
+
+class _Cache(Generic[_V]):
+    """At most ``size`` values of ``load(name)``, least recently used dropped first."""
+
+    def __init__(self, load: Callable[[str], _V], size: int) -> None:
+        self.load, self.size = load, size
+        self.items: OrderedDict[str, _V] = OrderedDict()
+
+    def __getitem__(self, name: str) -> _V:
+        if name in self.items:
+            self.items.move_to_end(name)
+        else:
+            self.items[name] = self.load(name)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return self.items[name]
 
 
 def _depth_range(model: SparseModel, name: str) -> tuple[float, float]:
@@ -197,29 +248,41 @@ def _consistent(
 
 def densify(
     model: SparseModel,
-    images: dict[str, np.ndarray],
+    images: Mapping[str, np.ndarray] | Callable[[str], np.ndarray],
     options: DensifyOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    scratch: str | os.PathLike[str] | None = None,
 ) -> PointCloud:
-    """Dense point cloud from undistorted ``images`` (name → ``(H,W,3)`` uint8 at the model's cameras).
+    """Dense point cloud from undistorted photos (name → ``(H,W,3)`` uint8 at the model's cameras), given as a
+    mapping or as a loader ``images(name)`` (read on demand, so memory stays flat in the number of photos).
 
-    ``progress(done, total)`` is called after each photo (depth maps first, then fusion).
+    ``progress(done, total)`` is called after each photo (depth maps first, then fusion). Depth maps go to
+    ``scratch`` (a folder; default: a temporary one) and are removed at the end.
     """
     o = options or DensifyOptions()
-    names = [n for n in sorted(model.cameras) if n in images]
+    if isinstance(images, Mapping):
+        names = [n for n in sorted(model.cameras) if n in images]
+        read: Callable[[str], np.ndarray] = images.__getitem__
+    else:
+        names, read = sorted(model.cameras), images
     if len(names) < 2:
         raise InputError(f"densify needs at least 2 registered photos with images, got {len(names)}")
-    small = {n: _downscale(images[n], model.cameras[n], o.max_size) for n in names}
-    depth: dict[str, torch.Tensor] = {}
-    total = 2 * len(names)
-    with torch.no_grad():
-        for i, n in enumerate(names):
-            srcs = [small[m] for m in _neighbours(model, n, o.num_neighbours) if m in small]
-            near, far = _depth_range(model, n)
-            depth[n] = plane_sweep_depth(small[n][0], small[n][1], srcs, near, far, o) if srcs else torch.zeros(1, 1)
-            if progress:
-                progress(i + 1, total)
-        cloud = _fuse(model, names, small, depth, o, progress, total)
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        small = _Cache(lambda n: _downscale(read(n), model.cameras[n], o.max_size), CACHE_SIZE)
+        neighbours = _covisible(model, names, o.num_neighbours)
+        folder = Path(tmp)
+        total = 2 * len(names)
+        with torch.no_grad():
+            for i, n in enumerate(names):
+                srcs = [small[m] for m in neighbours[n]]
+                near, far = _depth_range(model, n)
+                d = plane_sweep_depth(small[n][0], small[n][1], srcs, near, far, o) if srcs else torch.zeros(1, 1)
+                np.save(folder / f"{i}.npy", d.numpy())
+                if progress:
+                    progress(i + 1, total)
+            index = {n: i for i, n in enumerate(names)}
+            depth = _Cache(lambda n: torch.from_numpy(np.load(folder / f"{index[n]}.npy")), CACHE_SIZE)
+            cloud = _fuse(names, neighbours, small, depth, o, progress, total)
     log.info("densify: %d sparse points -> %d dense points", len(model.xyz), len(cloud.xyz))
     return cloud
 
@@ -233,10 +296,10 @@ def _downscale(img: np.ndarray, cam: PinholeCamera, max_size: int) -> tuple[torc
 
 
 def _fuse(
-    model: SparseModel,
     names: list[str],
-    small: dict,
-    depth: dict,
+    neighbours: dict[str, list[str]],
+    small: _Cache,
+    depth: _Cache,
     o: DensifyOptions,
     progress: Callable[[int, int], None] | None,
     total: int,
@@ -244,23 +307,19 @@ def _fuse(
     xyz, rgb, nrm = [], [], []
     for i, n in enumerate(names):
         d, cam = depth[n], small[n][1]
-        if d.shape != (cam.height, cam.width):
-            continue
-        others = [
-            (depth[m], small[m][1])
-            for m in _neighbours(model, n, o.num_neighbours)
-            if depth[m].ndim == 2 and depth[m].shape[0] > 1
-        ]
-        ok = (d > 0) & (_consistent(d, cam, others, o) >= o.min_consistent)
-        pts = _backproject(d, cam)
-        xyz.append(pts[ok])
-        rgb.append((small[n][0].permute(1, 2, 0)[ok] * 255).round().to(torch.uint8))
-        nrm.append(_normals(pts, cam)[ok])
+        if d.shape == (cam.height, cam.width):
+            others = [(depth[m], small[m][1]) for m in neighbours[n]]
+            others = [(dm, cm) for dm, cm in others if dm.ndim == 2 and dm.shape[0] > 1]
+            ok = (d > 0) & (_consistent(d, cam, others, o) >= o.min_consistent)
+            pts = _backproject(d, cam)
+            xyz.append(pts[ok].numpy().astype(np.float32))
+            rgb.append((small[n][0].permute(1, 2, 0)[ok] * 255).round().to(torch.uint8).numpy())
+            nrm.append(_normals(pts, cam)[ok].numpy().astype(np.float32))
         if progress:
             progress(len(names) + i + 1, total)
-    return PointCloud(
-        torch.cat(xyz).numpy().astype(np.float32), torch.cat(rgb).numpy(), torch.cat(nrm).numpy().astype(np.float32)
-    )
+    if not xyz:
+        return PointCloud(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), np.zeros((0, 3), np.float32))
+    return PointCloud(np.concatenate(xyz), np.concatenate(rgb), np.concatenate(nrm))
 
 
 def colmap_mvs_available() -> bool:

@@ -45,12 +45,19 @@ from neuralwrap.rerender.capture.masks import (
     DeepLabSegmenter,
     SegmenterUnavailable,
 )
-from neuralwrap.rerender.capture.sfm import SfmOptions, load_sparse, run_sfm, undistort
+from neuralwrap.rerender.capture.sfm import (
+    SfmOptions,
+    choose_mapper,
+    choose_matching,
+    load_sparse,
+    run_sfm,
+    undistort,
+)
 from neuralwrap.rerender.capture.splat import splat_points
 from neuralwrap.rerender.scene.dataset import Frame, write_frame, write_index
 from neuralwrap.resources import default_data
 
-__all__ = ["STEPS", "CaptureConfig", "Progress", "default_model_path", "run_capture"]
+__all__ = ["STEPS", "CaptureConfig", "Progress", "default_model_path", "registration_report", "run_capture"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +149,8 @@ def run_capture(
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("device 'cuda' was requested but no CUDA GPU is available")
     photos = scan_photos(photos_dir, min_side=cfg.min_side)
+    choose_matching(len(photos), cfg.sfm)  # an unknown pair selection or mapper fails before anything is written
+    choose_mapper(len(photos), cfg.sfm)
     if len(photos) < cfg.sfm.min_registered:
         raise InputError(
             f"{photos_dir} holds {len(photos)} usable photo(s); structure from motion needs at least "
@@ -186,8 +195,23 @@ def _run_steps(src: Path, work: Path, photos: list, cfg: CaptureConfig, progress
             prog(step, 1, 1)
             summary["timings_s"][step] = result.get("seconds", 0.0)
         summary[step] = result
+    summary["registration"] = registration_report(summary["sfm"])
     atomic_write_bytes(work / "capture.json", json.dumps(summary, indent=1).encode())
     return summary
+
+
+def registration_report(sfm: dict[str, Any]) -> dict[str, Any]:
+    """``{"registered": n, "rejected": [names], "total": n, "rate": registered / total, "mapper", "pairs"}``
+    of an SfM step result (the ``registration`` entry of ``capture.json``)."""
+    n = len(sfm["registered"])
+    return {
+        "total": sfm["total"],
+        "registered": n,
+        "rejected": list(sfm["unregistered"]),
+        "rate": round(n / max(sfm["total"], 1), 4),
+        "mapper": sfm.get("mapper", "incremental"),
+        "pairs": sfm["matching"],
+    }
 
 
 def _step_config(cfg: CaptureConfig, step: str) -> Any:
@@ -233,15 +257,14 @@ def _step_undistort(
     return {"seconds": round(time.perf_counter() - t0, 2)}
 
 
-def _load_undistorted(work: Path) -> tuple[Any, dict[str, np.ndarray]]:
-    model = load_sparse(work / "undistort" / "sparse")
-    images = {n: read_image(work / "undistort" / "images" / n) for n in model.cameras}
-    return model, images
+def _undistorted_photo(work: Path) -> Callable[[str], np.ndarray]:
+    """Reader of one undistorted photo by name (photos are read when needed, never all at once)."""
+    return lambda name: read_image(work / "undistort" / "images" / name)
 
 
 def _step_densify(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConfig, prog: Callable) -> dict[str, Any]:
     t0 = time.perf_counter()
-    model, images = _load_undistorted(work)
+    model = load_sparse(work / "undistort" / "sparse")
     method = "sparse-only"
     if cfg.dense:
         method = (
@@ -253,7 +276,7 @@ def _step_densify(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureCo
         shutil.rmtree(tmp / "fused", ignore_errors=True)
         prog(1, 1)
     elif method == "cpu-plane-sweep":
-        cloud = densify(model, images, cfg.densify, progress=prog)
+        cloud = densify(model, _undistorted_photo(work), cfg.densify, progress=prog, scratch=tmp)
     else:
         cloud = PointCloud(model.xyz.astype(np.float32), model.rgb, None)
         prog(1, 1)
@@ -298,7 +321,8 @@ def _step_masks(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConf
 
 def _step_dataset(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureConfig, prog: Callable) -> dict[str, Any]:
     t0 = time.perf_counter()
-    model, images = _load_undistorted(work)
+    model = load_sparse(work / "undistort" / "sparse")
+    photo = _undistorted_photo(work)
     dev = torch.device(cfg.device)
     with np.load(work / "densify" / "points.npz") as z:
         xyz = torch.from_numpy(z["xyz"]).to(dev)
@@ -308,7 +332,7 @@ def _step_dataset(src: Path, work: Path, tmp: Path, photos: list, cfg: CaptureCo
     records = []
     names = sorted(model.cameras)
     for i, n in enumerate(names):
-        records.append(_frame(work, tmp, n, model.cameras[n], images[n], xyz, rgb, nrm, radius))
+        records.append(_frame(work, tmp, n, model.cameras[n], photo(n), xyz, rgb, nrm, radius))
         prog(i + 1, len(names))
     summary = json.loads((work / "sfm" / "step.json").read_text())["result"]
     write_index(tmp, records, labels=VOC_LABELS, transient_classes=TRANSIENT_CLASSES, summary=summary)

@@ -1,4 +1,6 @@
-"""Structure from motion with pycolmap: SIFT → matching (chosen by collection size) → incremental mapping → undistortion.
+"""Structure from motion with pycolmap: SIFT → pair selection and matching → incremental or global (GLOMAP) mapping
+→ undistortion. Pair selection and mapper are chosen by collection size unless named (:func:`choose_matching`,
+:func:`choose_mapper`).
 
 All outputs go to the folder the caller gives (the capture pipeline hands in a temporary folder and
 renames it on success, so a failed run leaves nothing half-written).
@@ -22,12 +24,15 @@ from typing import Any
 import numpy as np
 
 from neuralwrap.errors import InputError, NeuralwrapError
+from neuralwrap.rerender.capture.pairs import choose_pairs, match_pairs
 from neuralwrap.rerender.scene.camera import PinholeCamera
 
 __all__ = [
     "SfmOptions",
     "SfmResult",
     "SparseModel",
+    "MAPPERS",
+    "choose_mapper",
     "choose_matching",
     "load_sparse",
     "quiet_colmap_logs",
@@ -36,6 +41,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: ``--mapper`` values (``auto`` picks by collection size, see :func:`choose_mapper`)
+MAPPERS: tuple[str, ...] = ("auto", "incremental", "global")
 
 
 @dataclass
@@ -46,8 +54,19 @@ class SfmOptions:
     """Photos are downscaled so their longer side is at most this (px) for SIFT."""
     max_num_features: int = 8192
     """SIFT features kept per photo."""
+    pairs: str = "auto"
+    """Pair selection: ``exhaustive`` (all pairs), ``retrieval`` (each photo with its ``retrieval_neighbours``
+    most similar, vocabulary built from the collection), ``sequential`` (neighbours in file-name order, for
+    videos and ordered sequences) or ``auto`` (exhaustive up to ``exhaustive_limit`` photos, else retrieval)."""
+    mapper: str = "auto"
+    """``incremental`` (COLMAP, with relaxed retries), ``global`` (GLOMAP: rotation averaging + global
+    positioning, one bundle adjustment) or ``auto`` (incremental up to ``incremental_limit`` photos, else global)."""
     exhaustive_limit: int = 60
-    """Collections of at most this many photos are matched exhaustively; larger ones sequentially."""
+    """``pairs="auto"``: collections of at most this many photos are matched exhaustively."""
+    incremental_limit: int = 400
+    """``mapper="auto"``: collections of at most this many photos are mapped incrementally."""
+    retrieval_neighbours: int = 20
+    """Most similar photos matched per photo by retrieval."""
     sequential_overlap: int = 15
     """Neighbours (in file-name order) matched per photo by the sequential matcher."""
     camera_model: str = "SIMPLE_RADIAL"
@@ -90,9 +109,15 @@ class SfmResult:
     mean_reprojection_error: float
     """Mean reprojection error of the model, pixels (at SIFT resolution)."""
     matching: str
-    """``"exhaustive"`` or ``"sequential"``."""
+    """Pair selection that ran: ``"exhaustive"``, ``"retrieval"`` or ``"sequential"``."""
     num_models: int
     """Separate models found (more than one suggests unrelated groups of photos)."""
+    mapper: str = "incremental"
+    """Mapper that ran: ``"incremental"`` or ``"global"``."""
+    matched_pairs: int = 0
+    """Photo pairs matched (O(n²) for exhaustive, O(n·k) for retrieval)."""
+    verified_pairs: int = 0
+    """Pairs with a verified two-view geometry."""
 
     @property
     def registered_fraction(self) -> float:
@@ -119,8 +144,19 @@ class SparseModel:
 
 
 def choose_matching(num_photos: int, options: SfmOptions) -> str:
-    """``"exhaustive"`` up to ``options.exhaustive_limit`` photos, else ``"sequential"`` (vocabulary-free)."""
-    return "exhaustive" if num_photos <= options.exhaustive_limit else "sequential"
+    """Pair selection for ``num_photos``: ``options.pairs``, or for ``auto`` ``"exhaustive"`` up to
+    ``options.exhaustive_limit`` photos and ``"retrieval"`` above. Unknown names raise :class:`InputError`."""
+    return choose_pairs(options.pairs, num_photos, options.exhaustive_limit)
+
+
+def choose_mapper(num_photos: int, options: SfmOptions) -> str:
+    """Mapper for ``num_photos``: ``options.mapper``, or for ``auto`` ``"incremental"`` up to
+    ``options.incremental_limit`` photos and ``"global"`` above. Unknown names raise :class:`InputError`."""
+    if options.mapper not in MAPPERS:
+        raise InputError(f"unknown mapper {options.mapper!r}; choose one of {', '.join(MAPPERS)}")
+    if options.mapper != "auto":
+        return options.mapper
+    return "incremental" if num_photos <= options.incremental_limit else "global"
 
 
 def _pycolmap() -> Any:
@@ -156,18 +192,6 @@ def _extract(pc: Any, db: Path, image_dir: Path, names: list[str], o: SfmOptions
     )
 
 
-def _match(pc: Any, db: Path, how: str, o: SfmOptions) -> None:
-    matching = pc.FeatureMatchingOptions()
-    matching.num_threads = o.num_threads
-    if how == "exhaustive":
-        pc.match_exhaustive(db, matching_options=matching, device=pc.Device.cpu)
-    else:
-        pairing = pc.SequentialPairingOptions()
-        pairing.overlap = o.sequential_overlap
-        pairing.quadratic_overlap = True
-        pc.match_sequential(db, matching_options=matching, pairing_options=pairing, device=pc.Device.cpu)
-
-
 def _map(pc: Any, db: Path, image_dir: Path, out: Path, o: SfmOptions, seed: int, relaxed: bool) -> dict[int, Any]:
     opts = pc.IncrementalPipelineOptions()
     opts.min_model_size = min(3, o.min_registered)
@@ -196,6 +220,7 @@ def run_sfm(
     photos register (too little overlap, or photos of unrelated scenes).
     """
     o = options or SfmOptions()
+    how, mapper = choose_matching(len(names), o), choose_mapper(len(names), o)
     pc = _pycolmap()
     pc.set_random_seed(o.seed)
     image_dir, out = Path(image_dir), Path(out_dir)
@@ -203,21 +228,47 @@ def run_sfm(
     db = out / "database.db"
     if db.exists():
         db.unlink()
-    how = choose_matching(len(names), o)
     log.info("SfM on %d photos: SIFT extraction", len(names))
     _extract(pc, db, image_dir, list(names), o)
     log.info("SfM: %s matching", how)
-    _match(pc, db, how, o)
+    stats = match_pairs(
+        pc,
+        db,
+        how,
+        work=out,
+        neighbours=o.retrieval_neighbours,
+        sequential_overlap=o.sequential_overlap,
+        num_threads=o.num_threads,
+        seed=o.seed,
+    )
     best: dict[int, Any] = {}
     with _colmap_errors_hidden(pc):
-        for trial in range(max(1, o.mapping_trials)):
-            log.info("SfM: incremental mapping (trial %d, %s)", trial + 1, "relaxed" if trial else "strict")
-            models = _map(pc, db, image_dir, out / f"models{trial}", o, o.seed + trial, relaxed=trial > 0)
-            if _num_reg(models) > _num_reg(best):
-                best = models
-            if _num_reg(best) == len(names):
-                break
-    return _pick_model(best, names, out, how, o)
+        if mapper == "global":
+            log.info("SfM: global mapping")
+            best = _map_global(pc, db, image_dir, out / "models0", o)
+        else:
+            for trial in range(max(1, o.mapping_trials)):
+                log.info("SfM: incremental mapping (trial %d, %s)", trial + 1, "relaxed" if trial else "strict")
+                models = _map(pc, db, image_dir, out / f"models{trial}", o, o.seed + trial, relaxed=trial > 0)
+                if _num_reg(models) > _num_reg(best):
+                    best = models
+                if _num_reg(best) == len(names):
+                    break
+    result = _pick_model(best, names, out, how, o)
+    result.mapper, result.matched_pairs, result.verified_pairs = mapper, stats["pairs"], stats["verified"]
+    return result
+
+
+def _map_global(pc: Any, db: Path, image_dir: Path, out: Path, o: SfmOptions) -> dict[int, Any]:
+    """GLOMAP: view-graph calibration, rotation averaging, global positioning, bundle adjustment, retriangulation."""
+    opts = pc.GlobalPipelineOptions()
+    opts.min_model_size = min(3, o.min_registered)
+    opts.num_threads = o.num_threads
+    opts.random_seed = o.seed
+    opts.mapper.random_seed = o.seed
+    opts.mapper.num_threads = o.num_threads
+    out.mkdir(parents=True, exist_ok=True)
+    return pc.global_mapping(db, image_dir, out, options=opts)
 
 
 @contextlib.contextmanager

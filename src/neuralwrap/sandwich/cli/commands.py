@@ -34,7 +34,7 @@ from neuralwrap.sandwich.evaluation.demo import run_demo
 from neuralwrap.sandwich.evaluation.image import EvalSpec, evaluate, evaluate_app
 from neuralwrap.sandwich.inference.codec import SandwichCodec, load_any, save_model_file
 from neuralwrap.sandwich.inference.transfer import match_conditioning
-from neuralwrap.sandwich.inference.zoo import list_models, zoo_path
+from neuralwrap.sandwich.inference.zoo import zoo_path
 from neuralwrap.sandwich.models.image import Sandwich
 from neuralwrap.sandwich.training.data import fixed_training_crops, load_photos
 from neuralwrap.sandwich.training.image import (
@@ -57,7 +57,6 @@ __all__ = [
     "cmd_demo",
     "cmd_eval",
     "cmd_export",
-    "cmd_models",
     "cmd_train",
     "export_run",
     "parse_processor",
@@ -161,6 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         refit_crop=args.refit_crop,
         lr_schedule=args.lr_schedule,
         init=args.init,
+        bottleneck_weight=args.bottleneck_weight,
     )
 
     t0 = time.time()
@@ -168,6 +168,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if app is not None and cfg.code_channels > 3:  # several 3-channel groups, one codec file each
             if args.init:
                 raise InputError(f"--init is not supported for the grouped app {app.name}")
+            if args.bottleneck_weight:
+                raise InputError(f"--bottleneck-weight is not supported for the grouped app {app.name}")
             result = train_grouped(app, tc, sw, cfg)
         else:
             result = train_sandwich(cfg, tc, sw, app=app)
@@ -211,16 +213,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     _check_model_output(args.output, [Path(args.run_dir)], force=args.force)
     path = export_run(Path(args.run_dir), Path(args.output), args.name, args.version)
     print(path)
-    return 0
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    models = list_models()
-    if not models:
-        print("no shipped models")
-    for name, entry in sorted(models.items()):
-        app = f"[app {entry.app}] " if entry.app else ""
-        print(f"{name:22s} {app}{entry.description}")
     return 0
 
 
@@ -291,7 +283,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     images = load_images(args.data)
     if args.limit:
         images = dict(list(images.items())[: args.limit])
-    spec = EvalSpec(codec=codec, settings=settings, **({"qualities": args.qualities} if args.qualities else {}))
+    spec = EvalSpec(
+        codec=codec,
+        settings=settings,
+        plain_view=args.plain_view,
+        **({"qualities": args.qualities} if args.qualities else {}),
+    )
     if codec != first.codec:
         crops = [
             (c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

@@ -23,6 +23,7 @@ from neuralwrap.io.atomic import atomic_write_bytes
 from neuralwrap.io.images import read_image, write_image
 from neuralwrap.io.outputs import LOSSLESS_IMAGE_SUFFIXES, check_output
 from neuralwrap.io.probe import probe_image
+from neuralwrap.sandwich.inference.cards import warn_if_not_recommended
 from neuralwrap.sandwich.inference.codec import (
     SandwichCodec,
     decode_file,
@@ -30,7 +31,7 @@ from neuralwrap.sandwich.inference.codec import (
     load_model_file,
 )
 
-__all__ = ["check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
+__all__ = ["check_image_model", "check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
 
 _ALIASES = {".jpg": (".jpg", ".jpeg"), ".heic": (".heic", ".heif")}
 #: progress appears only for work that takes longer than this (seconds)
@@ -57,7 +58,7 @@ def _load(args: argparse.Namespace) -> SandwichCodec:
     return load_any(args.model, args.device)
 
 
-def _check_image_model(sc: SandwichCodec) -> None:
+def check_image_model(sc: SandwichCodec) -> None:
     """Refuse models that ``sandwich encode`` cannot run, naming the command that can."""
     if get_codec(sc.config.codec).kind == "video":
         raise InputError(f"model {sc.name} is a {sc.config.codec} video model: use `sandwich video encode`")
@@ -92,14 +93,17 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if not Path(args.input).is_file():
         raise InputError(f"input file not found: {args.input}")
     sc = _load(args)
-    _check_image_model(sc)
+    check_image_model(sc)
     check_quality(sc, args.quality)
     model_inputs = [args.model_file] if args.model_file else []
     check_output(args.output, [args.input, *model_inputs], force=args.force, suffixes=codec_suffixes(sc.config.codec))
+    if not args.model_file:  # every check passed: a shipped model that is not "recommended" says so, once
+        warn_if_not_recommended(args.model)
     with tqdm(total=3, desc=f"encode {Path(args.input).name}", delay=PROGRESS_DELAY_S, disable=args.quiet) as bar:
         image = _read_source(args.input, sc, args.alpha)
         bar.update()
-        data = sc.encode(image, args.quality)
+        no_pass = getattr(args, "no_lossless_pass", False) and sc.config.codec == "jpeg"
+        data = sc.encode(image, args.quality, **({"lossless_pass": False} if no_pass else {}))
         bar.update()
         atomic_write_bytes(args.output, data)
         bar.update()

@@ -1,4 +1,4 @@
-"""The ``sandwich`` command line: train, eval, encode, decode, models, bench, export, calibrate, demo, video.
+"""The ``sandwich`` command line: train, eval, encode, decode, models, bench, export, export-onnx, calibrate, demo, video.
 
 Every subcommand is reachable through :func:`main` (``main(argv) -> exit code``) so it can be tested
 without a subprocess. Library errors become one-line messages and exit code 2.
@@ -20,14 +20,16 @@ __all__ = ["COMMANDS", "build_parser", "entry", "main"]
 COMMANDS: dict[str, str] = {
     "train": "neuralwrap.sandwich.cli.commands:cmd_train",
     "eval": "neuralwrap.sandwich.cli.commands:cmd_eval",
-    "encode": "neuralwrap.sandwich.cli.files:cmd_encode",
-    "decode": "neuralwrap.sandwich.cli.files:cmd_decode",
-    "models": "neuralwrap.sandwich.cli.commands:cmd_models",
+    "encode": "neuralwrap.sandwich.cli.batch:cmd_encode",  # one file: cli/files.py; a folder: a batch
+    "decode": "neuralwrap.sandwich.cli.batch:cmd_decode",  # one file: cli/onnx_files.py (torch or onnx)
+    "export-onnx": "neuralwrap.sandwich.cli.onnx_files:cmd_export_onnx",
+    "models": "neuralwrap.sandwich.cli.models:cmd_models",
     "export": "neuralwrap.sandwich.cli.commands:cmd_export",
     "calibrate": "neuralwrap.sandwich.cli.commands:cmd_calibrate",
     "bench": "neuralwrap.sandwich.cli.commands:cmd_bench",
     "demo": "neuralwrap.sandwich.cli.commands:cmd_demo",
-    "video": "neuralwrap.sandwich.cli.video:cmd_video",
+    "video": "neuralwrap.sandwich.cli.batch:cmd_video",  # video encode over a folder of clips: a batch
+    "viewer": "neuralwrap.sandwich.cli.viewer:cmd_viewer",
 }
 
 

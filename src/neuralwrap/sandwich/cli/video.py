@@ -21,6 +21,7 @@ from neuralwrap.sandwich.evaluation.video import (
     parse_anchor,
 )
 from neuralwrap.sandwich.inference import video
+from neuralwrap.sandwich.inference.cards import warn_if_not_recommended
 from neuralwrap.sandwich.inference.codec import load_any, load_model_file
 from neuralwrap.sandwich.training.video import (
     VideoTrainConfig,
@@ -95,6 +96,7 @@ def cmd_video(args: argparse.Namespace) -> int:
         if args.cond_quality is not None:
             check_quality(sc, args.cond_quality)
         check_output(args.output, [args.input, args.model], force=args.force, suffixes=(".mp4",))
+        warn_if_not_recommended(args.model)  # every check passed: a model that is not "recommended" says so
         rep = video.encode_video(
             sc,
             _source(args),

@@ -8,6 +8,7 @@ BD-rate / BD-PSNR vs the plain codec, rate honesty per quality, model size), ``r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -51,6 +52,7 @@ __all__ = [
     "evaluate",
     "evaluate_app",
     "model_complexity",
+    "plain_view_label",
     "plot_comparison",
     "rate_honesty_by_quality",
 ]
@@ -71,7 +73,19 @@ class EvalSpec:
     cond_quality: Mapping[int, int] | None = None
     """Quality the networks are told for each codec quality (transfer to another codec); default same."""
     anchor: str = "plain"
-    """Label of the plain-codec curve."""
+    """Label of the plain-codec curve (the same codec settings as the models, so for JPEG with the same lossless
+    pass)."""
+    plain_view: bool = False
+    """Also sweep what an ordinary viewer shows of each model's files: the same real bytes decoded by the
+    plain codec, without post-processor (label ``"<label> (plain view)"``; PSNR vs the source)."""
+
+    def extra_anchors(self) -> dict[str, dict[str, Any]]:
+        """Second plain curves, ``{label: codec settings}``: for JPEG with the lossless pass on, the same JPEG without
+        it (``<anchor>-nopass``, e.g. Huffman-optimised JPEG), so that BD-rate is reported against both."""
+        settings = dict(self.settings or {})
+        if self.codec != "jpeg" or not settings.get("lossless_pass", True):
+            return {}
+        return {f"{self.anchor}-nopass": {**settings, "lossless_pass": False}}
 
 
 def model_complexity(sc: SandwichCodec) -> dict[str, Any]:
@@ -139,6 +153,41 @@ def _sandwich_roundtrip(sc: SandwichCodec, spec: EvalSpec, honesty: list[dict[st
     )
 
 
+def plain_view_label(label: str) -> str:
+    """Label of the plain-view curve of model ``label`` (see :attr:`EvalSpec.plain_view`)."""
+    return f"{label} (plain view)"
+
+
+def _file_key(image: np.ndarray, quality: int) -> tuple[str, int]:
+    return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(), int(quality)
+
+
+def _remembering(run: Callable[[np.ndarray, int], tuple[bytes, np.ndarray]], files: dict[tuple[str, int], bytes]):
+    """``run`` that also keeps each file it writes in ``files`` (by image content and quality)."""
+
+    def wrapped(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        data, decoded = run(image, quality)
+        files[_file_key(image, quality)] = data
+        return data, decoded
+
+    return wrapped
+
+
+def _plain_view_roundtrip(sc: SandwichCodec, spec: EvalSpec, files: Mapping[tuple[str, int], bytes]):
+    """``run(image, quality) -> (real bytes, plain decode)``: the model's file opened by an ordinary viewer
+    (the plain codec's decoder, no post-processor); reuses the files of the model's own sweep (``files``) and
+    encodes only those missing."""
+    plain = get_codec(spec.codec)
+    encode = _honest_roundtrip(sc, spec.codec, dict(spec.settings or {}), spec.cond_quality or {}, [], "", bytes)
+
+    def run(image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        data = files.get(_file_key(image, quality))
+        data = encode(image, quality)[0] if data is None else data
+        return data, plain.decode(data)
+
+    return run
+
+
 def rate_honesty_by_quality(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """``{label: {quality: median |pred-real|/real}}`` plus ``all`` per label."""
     by: dict[str, dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -196,10 +245,21 @@ def evaluate(
     records: list[RDRecord] = rd_sweep(
         spec.codec, imgs, spec.qualities, label=spec.anchor, progress=progress, **settings
     )
+    extra = spec.extra_anchors()
+    for label, extra_settings in extra.items():
+        records += rd_sweep(spec.codec, imgs, spec.qualities, label=label, progress=progress, **extra_settings)
     honesty: list[dict[str, Any]] = []
     for label, sc in models.items():
+        files: dict[tuple[str, int], bytes] = {}
         run = _sandwich_roundtrip(sc, spec, honesty, label)
+        if spec.plain_view:  # keep the files: the plain view decodes the very same bytes
+            run = _remembering(run, files)
         records += rd_sweep(spec.codec, imgs, spec.qualities, label=label, roundtrip=run, progress=progress)
+        if spec.plain_view:
+            view = _plain_view_roundtrip(sc, spec, files)
+            records += rd_sweep(
+                spec.codec, imgs, spec.qualities, label=plain_view_label(label), roundtrip=view, progress=progress
+            )
     write_csv(records, out / "records.csv")
     _write_rows_csv(honesty, out / "rate_honesty.csv")
     summary: dict[str, Any] = {
@@ -208,14 +268,16 @@ def evaluate(
         "qualities": list(spec.qualities),
         "n_images": len(imgs),
         "cond_quality": {str(k): v for k, v in (spec.cond_quality or {}).items()},
-        "curves": summarize(records, anchors=[spec.anchor]),
+        "plain_view": spec.plain_view,
+        "curves": summarize(records, anchors=[spec.anchor, *extra]),
         "rate_honesty_median_rel_err": rate_honesty_by_quality(honesty),
         "models": {
             label: {"name": sc.name, "version": sc.version, **model_complexity(sc)} for label, sc in models.items()
         },
     }
     _write_json(summary, out / "summary.json")
-    curves = {lab: average_curve(records, lab)[1:] for lab in [spec.anchor, *models]}
+    views = [plain_view_label(m) for m in models] if spec.plain_view else []
+    curves = {lab: average_curve(records, lab)[1:] for lab in [spec.anchor, *extra, *models, *views]}
     plot_rd(curves, out / "rd.png", title=f"{spec.codec} {settings} on {len(imgs)} images (real codec)")
     plot_comparison(imgs, records, models, spec, out / "comparison.png", target_bpp=comparison_bpp)
     return summary

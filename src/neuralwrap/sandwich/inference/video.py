@@ -114,7 +114,7 @@ def matched_video_quality(
     """The conditioning JPEG quality whose damage to ``frame``'s code image matches the video encoder's
     (both measured as PSNR of the decoded code image; the frame coded alone, as an intra frame)."""
     vc, jc = get_codec(codec), get_codec("jpeg")
-    js = _jpeg_settings(sc)
+    js = {**_jpeg_settings(sc), "lossless_pass": False}  # only pixels are compared: the pass cannot change them
     cq = 50
     for _ in range(iterations):
         code = sc.code_image(frame, cq)

@@ -113,7 +113,8 @@ ZOO: dict[str, ZooEntry] = {
         "hevc444-video",
         "2334ebcc9f725eefb587efb1d85d88e0076824f2542b93a25de5571dc0069764",
         "x265 4:4:4 video sandwich trained through the video proxy (slim pre/post, 114K; q = 100 - 2 QP): "
-        "+1.3% BD-rate vs plain x265 4:4:4 (no gain yet, see docs/BENCHMARKS.md)",
+        "retired: loses to plain x265 4:4:4 on every set measured (docs/models/hevc444-video.md); shipped so that "
+        "the files it wrote still decode",
     ),
     "hevc-gray-video": ZooEntry(
         "hevc-gray-video",

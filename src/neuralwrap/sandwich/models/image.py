@@ -68,16 +68,24 @@ def carrier_maps(
     """The first ``n`` :data:`CARRIERS` as ``(1, n, h, w)`` maps in [-1, 1] (pixel (0,0) at a block corner)."""
     if n > len(CARRIERS):
         raise InputError(f"at most {len(CARRIERS)} carriers, got {n}")
+    if torch.compiler.is_exporting():  # symbolic h, w (ONNX export): one 8×8 period tiled, the same maps for h, w ≥ 8
+        tile = _carrier_grid(n, 8, 8).to(device=device, dtype=dtype)
+        return tile.repeat(1, 1, (h + 7) // 8, (w + 7) // 8)[:, :, :h, :w]
     key = (n, h, w, str(device), dtype)
     if key not in _CARRIER_CACHE:
-        yy = torch.arange(h, dtype=torch.float64)[:, None] % 8
-        xx = torch.arange(w, dtype=torch.float64)[None, :] % 8
-        maps = []
-        for u, v in CARRIERS[:n]:
-            m = torch.cos(torch.pi * (2 * xx + 1) * u / 16) * torch.cos(torch.pi * (2 * yy + 1) * v / 16)
-            maps.append(m / m.abs().max())
-        _CARRIER_CACHE[key] = torch.stack(maps)[None].to(device=device, dtype=dtype)
+        _CARRIER_CACHE[key] = _carrier_grid(n, h, w).to(device=device, dtype=dtype)
     return _CARRIER_CACHE[key]
+
+
+def _carrier_grid(n: int, h: int, w: int) -> Tensor:
+    """The first ``n`` carriers on an ``h×w`` grid, ``(1, n, h, w)`` float64, each scaled to peak ±1."""
+    yy = torch.arange(h, dtype=torch.float64)[:, None] % 8
+    xx = torch.arange(w, dtype=torch.float64)[None, :] % 8
+    maps = []
+    for u, v in CARRIERS[:n]:
+        m = torch.cos(torch.pi * (2 * xx + 1) * u / 16) * torch.cos(torch.pi * (2 * yy + 1) * v / 16)
+        maps.append(m / m.abs().max())
+    return torch.stack(maps)[None]
 
 
 def _with_carriers(x: Tensor, n: int, remodulate: bool = False) -> Tensor:

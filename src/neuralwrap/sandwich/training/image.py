@@ -50,18 +50,36 @@ log = logging.getLogger(__name__)
 
 
 class SandwichObjective:
-    """``loss = mean_i [D_i + γ λ(q_i) · bpp_i + P_i] / D_plain(q_i)`` with D the distortion ``distortion``
+    """``loss = mean_i [D_i + γ λ(q_i) · bpp_i + P_i + μ B_i] / D_plain(q_i)`` with D the distortion ``distortion``
     (a key of :data:`~neuralwrap.sandwich.losses.DISTORTIONS`; default MSE in 8-bit units²), bpp over the
-    source's pixels (full resolution), and ``P_i`` the mean squared excursion (8-bit units²) of the raw
-    pre-processor output outside [0, 1]. ``slope`` gives λ(q) and D_plain(q) of the plain codec (or
-    of the app's anchor baseline) in the same units as D."""
+    source's pixels (full resolution), ``P_i`` the mean squared excursion (8-bit units²) of the raw
+    pre-processor output outside [0, 1], and ``B_i`` the bottleneck-fidelity term: MSE (8-bit units²) of the
+    proxy-decoded code image (what a plain viewer shows) vs the source, weighted by ``bottleneck_weight``
+    μ ≥ 0 (0 = off, the term is then not computed). ``slope`` gives λ(q) and D_plain(q) of the plain codec
+    (or of the app's anchor baseline) in the same units as D."""
 
     def __init__(
-        self, cfg: SandwichConfig, slope: RDSlope, gamma: float, seed: int = 0, rank: int = 0, distortion: str = "mse"
+        self,
+        cfg: SandwichConfig,
+        slope: RDSlope,
+        gamma: float,
+        seed: int = 0,
+        rank: int = 0,
+        distortion: str = "mse",
+        bottleneck_weight: float = 0.0,
     ) -> None:
         self.cfg, self.slope, self.gamma, self.seed, self.rank = cfg, slope, gamma, seed, rank
         self.distortion = distortion
         self._dist = get_distortion(distortion)
+        self.bottleneck_weight = float(bottleneck_weight)
+        if not self.bottleneck_weight >= 0.0:
+            raise InputError(f"bottleneck_weight must be >= 0, got {bottleneck_weight!r}")
+        if self.bottleneck_weight > 0 and (cfg.code_channels != cfg.in_channels or cfg.scale != 1):
+            raise InputError(
+                "bottleneck_weight > 0 needs a code image of the source's shape "
+                f"(code_channels == in_channels, scale 1), got {cfg.code_channels} vs {cfg.in_channels}, "
+                f"scale {cfg.scale}"
+            )
 
     def sample_quality(self, n: int, step: int) -> Tensor:
         """``n`` integer qualities, uniform over the quality range; a function of (seed, step, rank) so
@@ -78,7 +96,11 @@ class SandwichObjective:
         dist = mse if self.distortion == "mse" else self._dist(out.x_hat, batch)
         bpp = out.bits / float(batch.shape[-1] * batch.shape[-2])
         excess = ((out.code_raw - out.code_raw.clamp(0, 1)) * 255.0).pow(2).flatten(1).mean(1)
-        loss = ((dist + self.gamma * lam * bpp + excess) / mse_plain).mean()
+        total = dist + self.gamma * lam * bpp + excess
+        if self.bottleneck_weight > 0:
+            bottleneck = mse_distortion(out.decoded, batch)
+            total = total + self.bottleneck_weight * bottleneck
+        loss = (total / mse_plain).mean()
         m = mse.detach()
         logs = {
             "loss": float(loss.detach()),
@@ -88,6 +110,11 @@ class SandwichObjective:
         }
         if self.distortion != "mse":
             logs[self.distortion] = float(dist.detach().mean())
+        if self.bottleneck_weight > 0:
+            b = bottleneck.detach()
+            logs["bottleneck_mse"] = float(b.mean())
+            logs["bottleneck_psnr"] = float((10 * torch.log10(255.0**2 / b.clamp_min(1e-6))).mean())
+            logs["bottleneck_term"] = float((self.bottleneck_weight * b / mse_plain).mean())
         return loss, logs
 
     def __call__(self, model: nn.Module, batch: Tensor, step: int) -> tuple[Tensor, dict[str, float]]:
@@ -207,7 +234,12 @@ def train_sandwich(
     seed_everything(train_cfg.seed)  # the initial weights depend only on the seed
     model = Sandwich(cfg)
     if sw.init:
-        load_processors(model, load_any(sw.init).model.state_dict(), sw.init)
+        init = load_any(sw.init)
+        state = init.model.state_dict()
+        if init.config.pre is None and cfg.pre is not None:  # a post-only model grown into a sandwich: its post,
+            own = model.state_dict()  # and a fresh pre-processor, which starts as the identity
+            state = {**state, **{k: v for k, v in own.items() if k.startswith("pre.")}}
+        load_processors(model, state, sw.init)
     hook = RateRefitHook(refit_crops, sw.refit_every, dict(app.codec_settings) if app is not None else None)
     objective = SandwichObjective(
         cfg,
@@ -216,6 +248,7 @@ def train_sandwich(
         seed=train_cfg.seed,
         rank=int(os.environ.get("RANK", "0")),
         distortion=app.distortion if app is not None else "mse",
+        bottleneck_weight=sw.bottleneck_weight,
     )
     extra = {"sandwich": cfg.to_dict(), "sandwich_train": vars(sw), "rd_slope": vars(slope)}
     if app is not None:
