@@ -181,7 +181,7 @@ def test_help_is_current_and_complete() -> None:
     parser = build_parser()
     assert "not implemented" not in parser.format_help()
     subs = next(a for a in parser._actions if a.choices and isinstance(a.choices, dict)).choices
-    assert set(subs) == {"capture", "train", "render", "eval", "demo"}
+    assert set(subs) == {"capture", "train", "render", "eval", "demo", "make-landmark"}
     for name, sub in subs.items():
         text = sub.format_help()
         assert "not implemented" not in text
