@@ -261,7 +261,8 @@ def test_cli_models_and_list_apps(capsys: pytest.CaptureFixture[str]) -> None:
     from neuralwrap.sandwich.cli.main import main
 
     assert main(["models"]) == 0
-    assert "[app rgb-over-gray]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert any(line.startswith("rgb-over-gray ") and "recommended" in line for line in out.splitlines())
     assert main(["eval", "--list-apps"]) == 0
     out = capsys.readouterr().out
     assert "lowres-2x" in out and "rgb-over-gray-heif" in out
