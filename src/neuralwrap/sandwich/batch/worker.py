@@ -29,11 +29,10 @@ from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError, NeuralwrapError
 from neuralwrap.io.atomic import atomic_path
 from neuralwrap.io.images import error_text, read_image, write_image
-from neuralwrap.io.probe import probe_image
 from neuralwrap.io.video import open_frames
 from neuralwrap.metrics.msssim import ms_ssim_image
 from neuralwrap.metrics.psnr import psnr
-from neuralwrap.sandwich.inference.codec import SandwichCodec, decode_file, load_any, load_pretrained
+from neuralwrap.sandwich.inference.codec import SandwichCodec, decode_file, load_any, load_pretrained, read_source
 from neuralwrap.sandwich.inference.fileformat import read_tag
 from neuralwrap.sandwich.inference.video import encode_video
 from neuralwrap.sandwich.inference.zoo import list_models
@@ -166,12 +165,7 @@ class BatchWorker:
 
     def _encode(self, src: Path) -> tuple[Callable[[Path], None], Callable[[], dict[str, Any]]]:
         sc = self._model()
-        info = probe_image(src)
-        if info.is_hdr:
-            raise InputError(f"{src} is an HDR image; it goes through the hdr app (`sandwich eval --app hdr`)")
-        if info.has_alpha and self.spec.options.get("alpha") != "drop":
-            raise InputError(f"{src} has an alpha channel; pass --alpha drop to code the colour without it")
-        image = read_image(src, mode=None)
+        image = read_source(src, sc.name, self.spec.options.get("alpha") or "refuse")
         extra = {} if self.spec.options.get("lossless_pass", True) else {"lossless_pass": False}
         data = sc.encode(image, int(self.spec.quality or 0), **extra)
         h, w = image.shape[:2]

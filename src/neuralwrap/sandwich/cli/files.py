@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.errors import InputError, UnsupportedOptionError
 from neuralwrap.io.atomic import atomic_write_bytes
-from neuralwrap.io.images import read_image, write_image
+from neuralwrap.io.images import write_image
 from neuralwrap.io.outputs import LOSSLESS_IMAGE_SUFFIXES, check_output
-from neuralwrap.io.probe import probe_image
 from neuralwrap.sandwich.inference.cards import warn_if_not_recommended
 from neuralwrap.sandwich.inference.codec import (
     SandwichCodec,
     decode_file,
     load_any,
     load_model_file,
+    read_source,
 )
 
 __all__ = ["check_image_model", "check_quality", "cmd_decode", "cmd_encode", "codec_suffixes"]
@@ -69,25 +67,6 @@ def check_image_model(sc: SandwichCodec) -> None:
         )
 
 
-def _read_source(path: str, sc: SandwichCodec, alpha: str) -> np.ndarray:
-    """Read the input image, refusing or announcing what the model cannot carry."""
-    info = probe_image(path)
-    if info.is_hdr:
-        raise InputError(
-            f"{path} is an HDR image; `sandwich encode` codes 8/16-bit images. HDR goes through the "
-            "hdr app: `sandwich eval --app hdr --model hdr-jpeg`"
-        )
-    if info.has_alpha and alpha != "drop":
-        raise InputError(
-            f"{path} has an alpha channel, which model {sc.name} cannot carry; pass --alpha drop to "
-            "code the colour without it"
-        )
-    image = read_image(path, mode=None)
-    if info.bits > 8 * image.dtype.itemsize:  # the reader kept 8 bits (Pillow does so for 16-bit RGB PNGs)
-        warnings.warn(f"{path} is {info.bits}-bit: read as 8 bits, the extra precision is lost", stacklevel=2)
-    return image
-
-
 def cmd_encode(args: argparse.Namespace) -> int:
     """``sandwich encode INPUT OUTPUT --model M --quality Q``."""
     if not Path(args.input).is_file():
@@ -100,7 +79,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if not args.model_file:  # every check passed: a shipped model that is not "recommended" says so, once
         warn_if_not_recommended(args.model)
     with tqdm(total=3, desc=f"encode {Path(args.input).name}", delay=PROGRESS_DELAY_S, disable=args.quiet) as bar:
-        image = _read_source(args.input, sc, args.alpha)
+        image = read_source(args.input, sc.name, args.alpha)
         bar.update()
         no_pass = getattr(args, "no_lossless_pass", False) and sc.config.codec == "jpeg"
         data = sc.encode(image, args.quality, **({"lossless_pass": False} if no_pass else {}))

@@ -28,7 +28,8 @@ from neuralwrap.errors import (
     InputError,
     UnsupportedOptionError,
 )
-from neuralwrap.io.images import check_image, from_tensor, to_tensor, to_uint8
+from neuralwrap.io.images import check_image, from_tensor, read_image, to_tensor, to_uint8
+from neuralwrap.io.probe import probe_image
 from neuralwrap.sandwich.config import SandwichConfig
 from neuralwrap.sandwich.inference.fileformat import SandwichTag, metadata_settings, read_tag
 from neuralwrap.sandwich.inference.zoo import list_models, zoo_path
@@ -43,6 +44,7 @@ __all__ = [
     "load_any",
     "load_model_file",
     "load_pretrained",
+    "read_source",
     "save_model_file",
 ]
 
@@ -81,6 +83,27 @@ def prepare_input(image: np.ndarray, channels: int, keep_precision: bool = False
             f"model (its code image is 1/{scale} of the resolution)"
         )
     return np.ascontiguousarray(image)
+
+
+def read_source(path: str | os.PathLike[str], model: str, alpha: str = "refuse") -> np.ndarray:
+    """Read a source image for ``sandwich encode`` (one file or a batch), refusing what model ``model`` cannot carry:
+    an HDR image (:class:`InputError`: it goes through the hdr app) and an alpha channel unless ``alpha == "drop"``.
+    A file with more bits than the reader keeps is read with a warning."""
+    info = probe_image(path)
+    if info.is_hdr:
+        raise InputError(
+            f"{path} is an HDR image; `sandwich encode` codes 8/16-bit images. HDR goes through the "
+            "hdr app: `sandwich eval --app hdr --model hdr-jpeg`"
+        )
+    if info.has_alpha and alpha != "drop":
+        raise InputError(
+            f"{path} has an alpha channel, which model {model} cannot carry; pass --alpha drop to "
+            "code the colour without it"
+        )
+    image = read_image(path, mode=None)
+    if info.bits > 8 * image.dtype.itemsize:  # the reader kept 8 bits (Pillow does so for 16-bit RGB PNGs)
+        warnings.warn(f"{path} is {info.bits}-bit: read as 8 bits, the extra precision is lost", stacklevel=2)
+    return image
 
 
 class SandwichCodec:
