@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import functools
-import http.server
 import json
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +29,7 @@ from neuralwrap.io.images import read_image
 from neuralwrap.metrics import psnr
 from neuralwrap.resources import package_file
 from neuralwrap.sandwich.inference.codec import decode_file, load_pretrained
+from neuralwrap.sandwich.viewer.serve import serve_site
 from neuralwrap.sandwich.viewer.site import write_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,13 +41,6 @@ CANVAS_JS = """(id) => {
   for (let i = 0; i < d.length; i += 8192) s += String.fromCharCode.apply(null, d.subarray(i, i + 8192));
   return [c.width, c.height, btoa(s)];
 }"""
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def _canvas(shot: list) -> np.ndarray:
@@ -77,31 +68,24 @@ def main() -> None:
         photo = read_image(package_file("neuralwrap.sandwich", "demo_images") / args.photo)
         data = load_pretrained(args.model).encode(photo, args.quality)
         (site / "shot.jpg").write_bytes(data)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}/index.html?src=shot.jpg"
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
-                page = browser.new_page(viewport={"width": photo.shape[1] + 80, "height": photo.shape[0] + 260})
-                page.goto(base)
-                page.wait_for_function(
-                    "() => ['done', 'error'].includes(document.body.dataset.status)", timeout=300_000
-                )
-                info = page.evaluate(
-                    "() => ({...document.body.dataset, error: document.getElementById('error').textContent})"
-                )
-                if info["status"] != "done":
-                    raise SystemExit(f"page failed: {info['error']}")
-                canvas, plain = (_canvas(page.evaluate(CANVAS_JS, c)) for c in ("output", "plain"))
-                if not args.no_shots:
-                    page.screenshot(path=str(Path(args.out) / "viewer_compare.png"), full_page=True)
-                    page.goto(base + "&view=after")
-                    page.wait_for_function("() => document.body.dataset.status === 'done'", timeout=300_000)
-                    page.screenshot(path=str(Path(args.out) / "viewer_decoded.png"), full_page=True)
-                browser.close()
-        finally:
-            server.shutdown()
+        with serve_site(site) as root, sync_playwright() as p:
+            base = root + "index.html?src=shot.jpg"
+            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
+            page = browser.new_page(viewport={"width": photo.shape[1] + 80, "height": photo.shape[0] + 260})
+            page.goto(base)
+            page.wait_for_function("() => ['done', 'error'].includes(document.body.dataset.status)", timeout=300_000)
+            info = page.evaluate(
+                "() => ({...document.body.dataset, error: document.getElementById('error').textContent})"
+            )
+            if info["status"] != "done":
+                raise SystemExit(f"page failed: {info['error']}")
+            canvas, plain = (_canvas(page.evaluate(CANVAS_JS, c)) for c in ("output", "plain"))
+            if not args.no_shots:
+                page.screenshot(path=str(Path(args.out) / "viewer_compare.png"), full_page=True)
+                page.goto(base + "&view=after")
+                page.wait_for_function("() => document.body.dataset.status === 'done'", timeout=300_000)
+                page.screenshot(path=str(Path(args.out) / "viewer_decoded.png"), full_page=True)
+            browser.close()
     reference, _ = decode_file(data)
     pillow = get_codec("jpeg").decode(data)
     result = {

@@ -7,10 +7,7 @@ leave the site. Skips with the reason when Chromium, Playwright or the ONNX expo
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +16,10 @@ import pytest
 
 from neuralwrap.codecs import get_codec
 from neuralwrap.io.images import read_image
+from neuralwrap.metrics import psnr
 from neuralwrap.sandwich.cli.main import main
 from neuralwrap.sandwich.inference.codec import decode_file, load_pretrained
+from neuralwrap.sandwich.viewer.serve import serve_site
 
 CHROMIUM = os.environ.get("NEURALWRAP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,13 +48,6 @@ CANVAS_JS = """(id) => {
 FINISHED_JS = "() => ['done', 'error'].includes(document.body.dataset.status)"
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A viewer site with one model, a sandwich file of it and a corrupt file."""
@@ -80,22 +72,15 @@ def browser(site: Path) -> Iterator[tuple[object, str]]:
         if os.environ.get("NEURALWRAP_REQUIRE_BROWSER"):
             pytest.fail(why + "; NEURALWRAP_REQUIRE_BROWSER is set (CI), so this is an error, not a skip")
         pytest.skip(why)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     profile = site.parent / "chromium-profile"
-    try:
-        with sync_api.sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            try:
-                yield context, f"http://127.0.0.1:{server.server_address[1]}/"
-            finally:
-                context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_site(site) as base, sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield context, base
+        finally:
+            context.close()
 
 
 def _open(browser: tuple[object, str], query: str) -> tuple[object, list[str]]:
@@ -114,11 +99,6 @@ def _canvas(page: object, canvas_id: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(data), np.uint8).reshape(h, w, 4)
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
-
-
 def test_canvas_matches_python_decode(site: Path, browser: tuple[object, str]) -> None:
     page, requests = _open(browser, "?src=x.jpg")
     try:
@@ -131,9 +111,9 @@ def test_canvas_matches_python_decode(site: Path, browser: tuple[object, str]) -
     assert tag is not None and tag.model == MODEL
     assert out.shape[:2] == reference.shape[:2], "drawn at full resolution"
     assert (out[:, :, 3] == 255).all()
-    psnr = _psnr(out[:, :, :3], reference)
-    print(f"browser vs Python decode: {psnr:.2f} dB")
-    assert psnr >= 40.0
+    db = psnr(out[:, :, :3], reference)
+    print(f"browser vs Python decode: {db:.2f} dB")
+    assert db >= 40.0
     base = browser[1]
     outside = [u for u in requests if not u.startswith(base) and not u.startswith("data:")]
     assert not outside, f"requests left the site: {outside}"
