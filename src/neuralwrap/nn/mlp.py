@@ -28,7 +28,7 @@ def make_activation(name: str, omega0: float = 1.0) -> nn.Module:
     """Activation by name: ``sine``, ``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``tanh``."""
     table = {
         "relu": lambda: nn.ReLU(inplace=False),
-        "leaky_relu": lambda: nn.LeakyReLU(0.2),
+        "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
         "gelu": nn.GELU,
         "silu": nn.SiLU,
         "tanh": nn.Tanh,
