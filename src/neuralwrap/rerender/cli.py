@@ -149,11 +149,15 @@ def _add_train_parser(sub: Any) -> None:
         help="steps of the three stages (default: 300 1000 300)",
     )
     trn.add_argument(
-        "--size", type=_size_arg, default=(160, 120), help="training image size WxH in px (default: 160x120)"
+        "--size", type=_size_arg, default=(320, 240), help="training image size WxH in px (default: 320x240)"
     )
     trn.add_argument("--batch-size", type=int, default=4, help="images per step per process")
     trn.add_argument(
-        "--crop", type=_size_arg, default=None, help="random training crops WxH in px (default: whole images)"
+        "--crop",
+        type=_size_arg,
+        default=(160, 120),
+        help="random training crops WxH in px (default: 160x120, the cost per step of whole 160x120 images; "
+        "a crop as large as --size trains on whole images)",
     )
     trn.add_argument(
         "--color-jitter",
