@@ -2,7 +2,10 @@
 
 Scenes: the synthetic landmark (``make_landmark(30, 320, 240, seed=0)``, captured at 320 px, held-out photos
 = those of the shipped demo bundle, see ``benchmarks/rerender_train_demo.py``) and
-``../shared/data/landmarks/sacre_coeur`` (7 photos, captured at 1024 px, one photo held out). Per scene three
+``../shared/data/landmarks/sacre_coeur`` (7 photos, captured at 1024 px, one photo held out), and ``wild``: an
+in-the-wild collection from ``rerender make-landmark`` (``--wild-scene``; captured at 320 px as
+``benchmarks/rerender_capture_scale.py --full`` does, so that capture is reused with ``--wild-photos`` /
+``--wild-capture``), held-out photos = its ``test.txt`` (those that registered). Per scene three
 models are trained with the same wall budget, one after another (``full``, ``no_appearance``,
 ``no_semantics``) and evaluated with ``neuralwrap.rerender.evaluate`` (appearance code from the left half of
 each held-out photo, PSNR / SSIM / LPIPS on the right half) next to the raw point render and the Reinhard
@@ -27,10 +30,11 @@ from pathlib import Path
 
 import torch
 
-from neuralwrap.rerender.capture import CaptureConfig, default_model_path, run_capture
+from neuralwrap.rerender.capture import CaptureConfig, DensifyOptions, default_model_path, run_capture
 from neuralwrap.rerender.checkpoint import load_rerenderer
 from neuralwrap.rerender.evaluate import evaluate_rerender
 from neuralwrap.rerender.models.networks import RerenderConfig
+from neuralwrap.rerender.scene.dataset import RerenderDataset
 from neuralwrap.rerender.training import RerenderTrainConfig, train_rerenderer
 from neuralwrap.synthetic import make_landmark, write_landmark
 
@@ -39,6 +43,16 @@ DATA = REPO.parent / "shared" / "data"
 SYNTHETIC_HOLDOUT = ["photo_005.png", "photo_015.png", "photo_025.png"]  # as benchmarks/rerender_train_demo.py
 SACRE_COEUR_HOLDOUT = ["44120379_8371960244.jpg"]
 VARIANTS = {"full": {}, "no_appearance": {"use_appearance": False}, "no_semantics": {"use_semantics": False}}
+
+
+def capture_wild(args: argparse.Namespace) -> tuple[Path, list[str], dict]:
+    """Run (or reuse) the capture of the in-the-wild collection; held-out = the registered photos of test.txt."""
+    photos = args.wild_photos or args.wild_scene / "images"
+    work = args.wild_capture or args.work / "wild" / "work"
+    s = run_capture(photos, work, CaptureConfig(image_size=320, densify=DensifyOptions(max_size=320)))
+    registered = set(RerenderDataset(work / "dataset").names)
+    test = (args.wild_scene / "test.txt").read_text().split()
+    return work, args.holdout or [n for n in test if n in registered], s["timings_s"]
 
 
 def capture(scene: str, work: Path, holdout: list[str] | None = None) -> tuple[Path, list[str], dict]:
@@ -108,6 +122,9 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=Path("/tmp/rr_eval"))
     p.add_argument("--out", type=Path, default=REPO / "runs" / "rerender_eval")
     p.add_argument("--scenes", nargs="+", default=["synthetic", "sacre_coeur"])
+    p.add_argument("--wild-scene", type=Path, default=None, help="scene folder of `rerender make-landmark` (wild)")
+    p.add_argument("--wild-photos", type=Path, default=None, help="photo folder to capture (default: SCENE/images)")
+    p.add_argument("--wild-capture", type=Path, default=None, help="capture work folder (default: WORK/wild/work)")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument(
         "--minutes",
@@ -169,7 +186,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in args.scenes:
         t0 = time.perf_counter()
-        work, holdout, cap_t = capture(scene, args.work, args.holdout)
+        if scene == "wild":
+            work, holdout, cap_t = capture_wild(args)
+        else:
+            work, holdout, cap_t = capture(scene, args.work, args.holdout)
         trained = {}
         for v in args.variants:
             s = train(work, args.out / scene / v, holdout, v, args.minutes, args)

@@ -92,6 +92,7 @@ def main() -> None:
         "--steps", type=int, nargs=3, default=(400, 1400, 500), metavar=("APPEARANCE", "RERENDER", "FINETUNE")
     )
     p.add_argument("--batch-size", type=int, default=2)
+    p.add_argument("--size", type=int, nargs=2, default=(160, 120), metavar=("W", "H"), help="training/render size")
     p.add_argument("--crop", type=int, nargs=2, default=(128, 96), metavar=("W", "H"), help="random training crops")
     p.add_argument("--vgg-downsample", type=int, default=2, help="VGG loss on 2x average-pooled images (CPU budget)")
     p.add_argument("--export", type=Path, default=SHIPPED, help="where the shipped bundle goes")
@@ -138,7 +139,7 @@ def main() -> None:
             images, args.work / "work", CaptureConfig(image_size=320, segmentation_model=str(default_model_path()))
         )
     t_capture = time.perf_counter() - t0
-    cfg = RerenderConfig(width=160, height=120, color_skip=True, code_bias=args.code_bias)
+    cfg = RerenderConfig(width=args.size[0], height=args.size[1], color_skip=True, code_bias=args.code_bias)
     tcfg = RerenderTrainConfig(
         steps_appearance=args.steps[0],
         steps_rerender=args.steps[1],
