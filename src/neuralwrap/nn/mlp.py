@@ -25,7 +25,10 @@ class Sine(nn.Module):
 
 
 def make_activation(name: str, omega0: float = 1.0) -> nn.Module:
-    """Activation by name: ``sine``, ``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``tanh``."""
+    """Activation by name: ``sine``, ``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``tanh``.
+
+    ``leaky_relu`` (slope 0.2) works in place: it overwrites its input, which here is always the fresh output of
+    a conv or norm layer. Do not apply it to a tensor you still need."""
     table = {
         "relu": lambda: nn.ReLU(inplace=False),
         "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),

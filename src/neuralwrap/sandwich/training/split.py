@@ -47,10 +47,13 @@ def is_validation(path: str | os.PathLike[str]) -> bool:
 
 
 def validation_files(train_root: str | os.PathLike[str]) -> list[Path]:
-    """The validation photos under ``train_root`` (the shared ``train/`` folder), sorted by folder and name."""
+    """The validation photos under ``train_root`` (the shared ``train/`` folder), sorted by folder and name.
+
+    Paths are ``train_root / folder / name`` as given (not resolved), so ``relative_to(train_root)`` works when the
+    folder is reached through a symlink."""
     out: list[Path] = []
     for folder in VALIDATION_FOLDERS:
         root = Path(train_root) / folder
         if root.is_dir():
-            out += sorted(Path(p) for p in _held_out(str(root.resolve())))
+            out += sorted(root / Path(p).name for p in _held_out(str(root.resolve())))
     return out
