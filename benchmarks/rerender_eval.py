@@ -163,6 +163,8 @@ def main() -> None:
         help="also evaluate every model with a code fitted on the left half (NeRF-W protocol)",
     )
     args = p.parse_args()
+    if "wild" in args.scenes and (args.wild_scene is None or not (args.wild_scene / "test.txt").is_file()):
+        p.error("--scenes wild needs --wild-scene: a folder written by `rerender make-landmark` (with test.txt)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(1)
     import pycolmap
